@@ -1,0 +1,69 @@
+/*
+ * cbor: the gate every untrusted CBOR byte passes before libcbor sees it.
+ * libcbor's cbor_load trusts declared lengths and counts and allocates for
+ * them; cella_cbor_check walks the encoding first without allocating and
+ * refuses anything over the caller's limits, anything malformed, trailing
+ * bytes and indefinite-length items. Also small typed accessors for maps
+ * keyed by text, which is how every cella message body is shaped.
+ */
+#ifndef CELLA_CBOR_H
+#define CELLA_CBOR_H
+
+#include <cbor.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+
+struct cella_cbor_limits {
+	size_t max_bytes;   /* the whole input */
+	unsigned max_depth; /* nesting of arrays, maps and tags */
+	size_t max_items;   /* data items in total (a map pair counts 2) */
+	size_t max_str;	    /* any one byte or text string */
+};
+
+/*
+ * 0 when p[0..n) is exactly one well-formed, definite-length CBOR item
+ * within lim; -EMSGSIZE over a limit, -EBADMSG malformed (truncated,
+ * reserved additional info, trailing bytes, indefinite length, invalid UTF-8
+ * is not checked). Never allocates; linear in n.
+ */
+int cella_cbor_check(const uint8_t *p, size_t n,
+		     const struct cella_cbor_limits *lim, struct cella_diag *d);
+
+/* cella_cbor_check, then cbor_load. On success *out is the caller's. */
+int cella_cbor_load(const uint8_t *p, size_t n,
+		    const struct cella_cbor_limits *lim, cbor_item_t **out,
+		    struct cella_diag *d);
+
+/* Serialize item into out (appending; out's cap applies). */
+int cella_cbor_encode(const cbor_item_t *item, struct cella_buf *out);
+
+/* The value under text key in a definite map, or NULL (absent / not a map). */
+cbor_item_t *cella_cbor_map_get(const cbor_item_t *map, const char *key);
+
+/*
+ * Typed reads of map[key]: -ENOENT when absent (or null), -EBADMSG when of
+ * another type or over max (d names the key). Spans borrow from the item.
+ */
+int cella_cbor_get_uint(const cbor_item_t *map, const char *key, uint64_t max,
+			uint64_t *out, struct cella_diag *d);
+int cella_cbor_get_bytes(const cbor_item_t *map, const char *key, size_t max,
+			 struct cella_span *out, struct cella_diag *d);
+int cella_cbor_get_text(const cbor_item_t *map, const char *key, size_t max,
+			struct cella_span *out, struct cella_diag *d);
+int cella_cbor_get_bool(const cbor_item_t *map, const char *key, bool *out,
+			struct cella_diag *d);
+
+/* Builders that return 0/-ENOMEM, for bodies built key by key. */
+int cella_cbor_put_uint(cbor_item_t *map, const char *key, uint64_t v);
+int cella_cbor_put_bytes(cbor_item_t *map, const char *key, const void *p,
+			 size_t n);
+int cella_cbor_put_text(cbor_item_t *map, const char *key, const char *s);
+int cella_cbor_put_bool(cbor_item_t *map, const char *key, bool v);
+/* Takes a reference to v on success. */
+int cella_cbor_put_item(cbor_item_t *map, const char *key, cbor_item_t *v);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * nngio: open nng sockets by cella URL. ipc://, abstract:// and tcp:// go
+ * straight to nng. nng has no vsock transport, so a vsock:// URL is served
+ * through cella's relay (relay.h) running on a private thread: listening on
+ * vsock://any:P makes nng listen on a private abstract socket and the relay
+ * carry every accepted vsock connection to it; dialing vsock://CID:P makes
+ * nng dial a private abstract socket whose connections the relay carries to
+ * the vsock peer. nng's own framing crosses vsock unchanged, so the peer may
+ * be another nngio user or cella-pf-proxy in front of an ipc:// service.
+ *
+ * unix:// is not an nng transport and is refused here (-EINVAL): nng speaks
+ * its own framing, use ipc://.
+ */
+#ifndef CELLA_NNGIO_H
+#define CELLA_NNGIO_H
+
+#include <nng/nng.h>
+#include <stdbool.h>
+
+#include "common/err.h"
+
+/* Listen on url. Returns 0 or -errno with d saying why. */
+int cella_nng_listen(nng_socket s, const char *url, struct cella_diag *d);
+
+/*
+ * Dial url. With block, the first connection must succeed now (a clear
+ * -ECONNREFUSED / -ENOENT otherwise); without it nng keeps redialing in the
+ * background.
+ */
+int cella_nng_dial(nng_socket s, const char *url, bool block,
+		   struct cella_diag *d);
+
+/*
+ * Stop the relay thread vsock URLs started (if any) and free it. Call after
+ * closing the nng sockets that used vsock URLs, before exit.
+ */
+void cella_nng_shutdown(void);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * cmd: the `cella` CLI's verbs. Each verb is one function in its own file
+ * (cmd_NAME.c) that parses its own flags and returns an exit code from
+ * <sysexits.h> conventions: 0 ok, 1 a negative answer (invalid document,
+ * failed check), 64 usage, 69/75 unavailable/temporary, 70 internal.
+ * main.c only dispatches.
+ */
+#ifndef CELLA_CLI_CMD_H
+#define CELLA_CLI_CMD_H
+
+struct cella_cmd {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the verb */
+	const char *summary;
+};
+
+/* The verb table, ending with a NULL name (cmd_table.c). */
+extern const struct cella_cmd cella_cmds[];
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * cella: the host (and enclave) CLI. main() only finds the verb and hands
+ * over; each verb lives in cmd_NAME.c and parses its own flags.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "common/log.h"
+#include "services/cella/cmd.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: cella COMMAND [ARGS...]\n\ncommands:\n");
+	for (const struct cella_cmd *c = cella_cmds; c->name != NULL; c++)
+		fprintf(f, "  %-10s %s\n", c->name, c->summary);
+	fprintf(f, "\n'cella COMMAND --help' describes each command.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	cella_log_init("cella", CELLA_LOG_WARN);
+	if (argc < 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (const struct cella_cmd *c = cella_cmds; c->name != NULL; c++)
+		if (strcmp(argv[1], c->name) == 0)
+			return c->run(argc - 1, argv + 1);
+	fprintf(stderr, "cella: unknown command '%s' (try 'cella --help')\n",
+		argv[1]);
+	return EX_USAGE;
+}
