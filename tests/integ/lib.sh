@@ -1,0 +1,109 @@
+# lib.sh: helpers for cella's shell integration tests (bash). Source it
+# first. Each test gets a private temp dir $T, daemons are started with a
+# readiness pipe (never a sleep), every process's stderr lands in
+# $T/NAME.log, and at exit every daemon still running is stopped and every
+# log is searched for sanitizer reports: a test with one fails.
+#
+#   start NAME CMD...   run CMD in the background with --ready-fd 3 appended
+#                       and wait (20 s) for its ready line; $PID_NAME is set
+#   stop NAME           SIGTERM, wait, and require exit status 0
+#   fail MSG / skip MSG / expect_eq A B MSG / expect_contains FILE TEXT
+#   expect_exit CODE CMD...  run CMD, require its exit code, keep its stderr
+#                       in $T/last.err and stdout in $T/last.out
+set -u
+
+: "${CELLA_BUILD_ROOT:?run through meson test}"
+: "${CELLA_SOURCE_ROOT:?run through meson test}"
+B=$CELLA_BUILD_ROOT
+S=$CELLA_SOURCE_ROOT
+T=$(mktemp -d /tmp/cella-test.XXXXXX)
+declare -A LIB_PIDS=()
+LIB_FAILED=0
+
+lib_sanitizer_check() {
+	local f
+	for f in "$T"/*.log "$T"/last.err; do
+		[ -f "$f" ] || continue
+		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|ThreadSanitizer' "$f"; then
+			echo "FAIL: sanitizer report in $f:" >&2
+			grep -E -A20 'AddressSanitizer|LeakSanitizer|runtime error:' "$f" | head -40 >&2
+			return 1
+		fi
+	done
+	return 0
+}
+
+lib_cleanup() {
+	local rc=$? name
+	for name in "${!LIB_PIDS[@]}"; do
+		kill -TERM "${LIB_PIDS[$name]}" 2>/dev/null
+	done
+	for name in "${!LIB_PIDS[@]}"; do
+		wait "${LIB_PIDS[$name]}" 2>/dev/null
+	done
+	lib_sanitizer_check || rc=1
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		echo "--- logs of the failed test ($T) ---" >&2
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "--- $f" >&2
+			tail -n 30 "$f" >&2
+		done
+	fi
+	rm -rf "$T"
+	exit "$rc"
+}
+trap lib_cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+expect_eq() {
+	[ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
+}
+
+expect_contains() {
+	grep -qF -- "$2" "$1" || {
+		echo "--- $1:" >&2
+		tail -n 20 "$1" >&2
+		fail "$1 does not contain '$2'"
+	}
+}
+
+expect_exit() {
+	local want=$1 got=0
+	shift
+	"$@" >"$T/last.out" 2>"$T/last.err" || got=$?
+	if [ "$got" -ne "$want" ]; then
+		echo "--- stdout:" >&2; tail -n 20 "$T/last.out" >&2
+		echo "--- stderr:" >&2; tail -n 20 "$T/last.err" >&2
+		fail "'$*' exited $got, expected $want"
+	fi
+}
+
+start() {
+	local name=$1 line=""
+	shift
+	mkfifo "$T/$name.ready"
+	"$@" --ready-fd 3 3>"$T/$name.ready" 2>"$T/$name.log" &
+	LIB_PIDS[$name]=$!
+	eval "PID_${name//-/_}=$!"
+	if ! read -r -t 20 line <"$T/$name.ready" || [ "$line" != "ready" ]; then
+		fail "$name did not become ready (line '$line')"
+	fi
+}
+
+stop() {
+	local name=$1 pid=${LIB_PIDS[$1]} rc=0
+	kill -TERM "$pid"
+	wait "$pid" || rc=$?
+	unset "LIB_PIDS[$name]"
+	[ "$rc" -eq 0 ] || fail "$name exited $rc after SIGTERM, expected 0"
+}
