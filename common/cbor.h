@@ -17,18 +17,27 @@
 #include "common/buf.h"
 #include "common/err.h"
 
+/*
+ * The walker keeps one counter per open container on the stack, so nesting
+ * has a hard ceiling: a max_depth above it is treated as it.
+ */
+#define CELLA_CBOR_DEPTH_MAX 64
+
 struct cella_cbor_limits {
 	size_t max_bytes;   /* the whole input */
-	unsigned max_depth; /* nesting of arrays, maps and tags */
-	size_t max_items;   /* data items in total (a map pair counts 2) */
+	unsigned max_depth; /* nesting of arrays, maps and tags (0: scalars) */
+	size_t max_items;   /* data items in total (a map pair counts 2, a
+			       tag and its content 2, the root 1) */
 	size_t max_str;	    /* any one byte or text string */
 };
 
 /*
  * 0 when p[0..n) is exactly one well-formed, definite-length CBOR item
  * within lim; -EMSGSIZE over a limit, -EBADMSG malformed (truncated,
- * reserved additional info, trailing bytes, indefinite length, invalid UTF-8
- * is not checked). Never allocates; linear in n.
+ * reserved additional info, trailing bytes, indefinite length, and what
+ * libcbor 0.8 refuses to load: text that is not UTF-8 (RFC 3629), a simple
+ * value other than false/true/null/undefined, a tag 6..20 in one byte).
+ * Never allocates; linear in n.
  */
 int cella_cbor_check(const uint8_t *p, size_t n,
 		     const struct cella_cbor_limits *lim, struct cella_diag *d);
@@ -38,7 +47,12 @@ int cella_cbor_load(const uint8_t *p, size_t n,
 		    const struct cella_cbor_limits *lim, cbor_item_t **out,
 		    struct cella_diag *d);
 
-/* Serialize item into out (appending; out's cap applies). */
+/*
+ * Serialize item into out (appending; out's cap applies; on failure out is
+ * as it was). Lengths are always definite and heads shortest, so items
+ * built as indefinite (growing) maps or arrays pass cella_cbor_check;
+ * -EILSEQ for text that is not UTF-8, -EINVAL for what the gate refuses.
+ */
 int cella_cbor_encode(const cbor_item_t *item, struct cella_buf *out);
 
 /* The value under text key in a definite map, or NULL (absent / not a map). */
@@ -57,13 +71,17 @@ int cella_cbor_get_text(const cbor_item_t *map, const char *key, size_t max,
 int cella_cbor_get_bool(const cbor_item_t *map, const char *key, bool *out,
 			struct cella_diag *d);
 
-/* Builders that return 0/-ENOMEM, for bodies built key by key. */
+/*
+ * Builders that return 0/-ENOMEM, for bodies built key by key (-ENOSPC when
+ * map is a full definite map, -EINVAL when it is not a map). Build with
+ * cbor_new_indefinite_map() to let the map grow.
+ */
 int cella_cbor_put_uint(cbor_item_t *map, const char *key, uint64_t v);
 int cella_cbor_put_bytes(cbor_item_t *map, const char *key, const void *p,
 			 size_t n);
 int cella_cbor_put_text(cbor_item_t *map, const char *key, const char *s);
 int cella_cbor_put_bool(cbor_item_t *map, const char *key, bool v);
-/* Takes a reference to v on success. */
+/* The map takes its own reference to v; the caller still drops its own. */
 int cella_cbor_put_item(cbor_item_t *map, const char *key, cbor_item_t *v);
 
 #endif
