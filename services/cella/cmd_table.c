@@ -3,6 +3,9 @@
 
 #include <stddef.h>
 
+int cella_cmd_verify(int argc, char **argv);
+
 const struct cella_cmd cella_cmds[] = {
+	{"verify", cella_cmd_verify, "verify an attestation document"},
 	{NULL, NULL, NULL},
 };
