@@ -217,11 +217,12 @@ check_time(const struct cella_verify_policy *pol,
 		return cella_verify_fail_(res, d, CELLA_VERIFY_TIMESTAMP,
 					  "%" PRIu64 " s in the future",
 					  (ts - now_ms) / 1000);
-	if (pol->max_age_s > 0 && ts < now_ms &&
-	    (now_ms - ts) / 1000 > pol->max_age_s)
+	if (pol->max_age_s > 0 && pol->max_age_s < UINT64_MAX / 1000 &&
+	    ts < now_ms && now_ms - ts > pol->max_age_s * 1000)
 		return cella_verify_fail_(res, d, CELLA_VERIFY_AGE,
-					  "%" PRIu64 " s old, at most %" PRIu64,
-					  (now_ms - ts) / 1000, pol->max_age_s);
+					  "%" PRIu64 " ms old, at most %" PRIu64
+					  " s",
+					  now_ms - ts, pol->max_age_s);
 	return 0;
 }
 
@@ -264,8 +265,10 @@ policy_ok(const struct cella_verify_policy *pol, struct cella_diag *d)
 		return cella_diag_set(d, -EINVAL,
 				      "policy: nonce over %d bytes",
 				      CELLA_ATTDOC_OPT_MAX);
-	if (pol->at < 0)
-		return cella_diag_set(d, -EINVAL, "policy: negative time");
+	if (pol->at < 0 || pol->at > CELLA_VERIFY_AT_MAX)
+		return cella_diag_set(d, -EINVAL,
+				      "policy: time out of range 0..%lld",
+				      (long long)CELLA_VERIFY_AT_MAX);
 	return 0;
 }
 

@@ -32,6 +32,8 @@
 #define CELLA_VERIFY_CHAIN_MAX (CELLA_ATTDOC_CABUNDLE_MAX + 1)
 #define CELLA_VERIFY_SUBJECT_MAX 256
 #define CELLA_VERIFY_PCR_LEN 48 /* SHA-384 */
+/* The last second of year 9999, the end of X.509's GeneralizedTime. */
+#define CELLA_VERIFY_AT_MAX INT64_C(253402300799)
 
 enum cella_verify_check {
 	CELLA_VERIFY_OK = 0,
