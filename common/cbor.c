@@ -1,21 +1,21 @@
 /*
- * cbor: the bounds gate in front of libcbor, a definite-length encoder and
- * typed map accessors. cella_cbor_check is cella's own walker over the
- * bytes rather than libcbor's cbor_stream_decode: the stream decoder calls
- * back per head but leaves the nesting to the caller, and to bound depth,
- * item count and declared lengths we would keep exactly this walker's state
- * in its callbacks anyway, spread over a dozen functions. The walker keeps
- * one counter per open container in a fixed array on the stack, so it never
- * allocates, and it compares every declared length or count against the
- * bytes that remain before it moves on: a head that claims 2^60 items is
- * refused when it is read. It refuses what libcbor 0.8 cannot read, so
- * that a checked input always loads: text that is not UTF-8, simple values
- * other than false, true, null, undefined and floats, and tags 6..20 in
- * their one-byte form. It does not check duplicate map keys or canonical
- * (shortest) heads; those are the business of the message that
- * reads the item. The encoder always writes definite lengths, so a body
- * built with a growing (indefinite) libcbor map still passes the gate on
- * the other side.
+ * cbor: the bounds gate in front of libcbor and a definite-length encoder
+ * (map accessors are in cbor_map.c). cella_cbor_check is cella's own walker
+ * over the bytes rather than libcbor's cbor_stream_decode: the stream
+ * decoder calls back per head but leaves the nesting to the caller, and to
+ * bound depth, item count and declared lengths we would keep exactly this
+ * walker's state in its callbacks anyway, spread over a dozen functions.
+ * The walker keeps one counter per open container in a fixed array on the
+ * stack, so it never allocates, and it compares every declared length or
+ * count against the bytes that remain before it moves on: a head that
+ * claims 2^60 items is refused when it is read. It refuses what libcbor 0.8
+ * cannot read, so that a checked input always loads: text that is not
+ * UTF-8, simple values other than false, true, null, undefined and floats,
+ * and tags 6..20 in their one-byte form. It does not check duplicate map
+ * keys or canonical (shortest) heads; those are the business of the message
+ * that reads the item. The encoder always writes definite lengths, so a
+ * body built with a growing (indefinite) libcbor map still passes the gate
+ * on the other side.
  */
 #include "common/cbor.h"
 
@@ -477,178 +477,4 @@ cella_cbor_encode(const cbor_item_t *item, struct cella_buf *out)
 	if ((rv = enc_item(item, out)) < 0)
 		out->len = mark; /* no half-written item stays visible */
 	return rv;
-}
-
-/* --- map accessors --- */
-
-static const uint8_t empty_bytes[1];
-
-cbor_item_t *
-cella_cbor_map_get(const cbor_item_t *map, const char *key)
-{
-	size_t klen = strlen(key), n;
-	struct cbor_pair *v;
-
-	if (map == NULL || !cbor_isa_map(map))
-		return NULL;
-	v = cbor_map_handle(map);
-	n = cbor_map_size(map);
-	for (size_t i = 0; i < n; i++) {
-		const cbor_item_t *k = v[i].key;
-
-		if (cbor_isa_string(k) && cbor_string_is_definite(k) &&
-		    cbor_string_length(k) == klen &&
-		    (klen == 0 || memcmp(cbor_string_handle(k), key, klen) == 0))
-			return v[i].value;
-	}
-	return NULL;
-}
-
-/* The value under key, or -ENOENT (absent or null) with d naming key. */
-static int
-map_find(const cbor_item_t *map, const char *key, cbor_item_t **out,
-	 struct cella_diag *d)
-{
-	cbor_item_t *v = cella_cbor_map_get(map, key);
-
-	if (v == NULL || cbor_is_null(v))
-		return cella_diag_set(d, -ENOENT, "%s: missing", key);
-	*out = v;
-	return 0;
-}
-
-int
-cella_cbor_get_uint(const cbor_item_t *map, const char *key, uint64_t max,
-		    uint64_t *out, struct cella_diag *d)
-{
-	cbor_item_t *v = NULL;
-	int rv;
-
-	if ((rv = map_find(map, key, &v, d)) < 0)
-		return rv;
-	if (!cbor_isa_uint(v))
-		return cella_diag_set(d, -EBADMSG,
-				      "%s: expected an unsigned integer", key);
-	if (cbor_get_int(v) > max)
-		return cella_diag_set(d, -EBADMSG,
-				      "%s: %" PRIu64 " is over %" PRIu64, key,
-				      cbor_get_int(v), max);
-	*out = cbor_get_int(v);
-	return 0;
-}
-
-static int
-get_string(const cbor_item_t *map, const char *key, size_t max, bool text,
-	   struct cella_span *out, struct cella_diag *d)
-{
-	const char *what = text ? "a text string" : "a byte string";
-	cbor_item_t *v = NULL;
-	size_t len;
-	int rv;
-
-	if ((rv = map_find(map, key, &v, d)) < 0)
-		return rv;
-	if (text ? !cbor_isa_string(v) || !cbor_string_is_definite(v)
-		 : !cbor_isa_bytestring(v) || !cbor_bytestring_is_definite(v))
-		return cella_diag_set(d, -EBADMSG, "%s: expected %s", key,
-				      what);
-	len = text ? cbor_string_length(v) : cbor_bytestring_length(v);
-	if (len > max)
-		return cella_diag_set(d, -EBADMSG,
-				      "%s: %zu bytes, over %zu", key, len, max);
-	/* libcbor keeps no buffer for an empty string; never hand out NULL. */
-	out->p = len == 0 ? empty_bytes
-			  : (text ? cbor_string_handle(v)
-				  : cbor_bytestring_handle(v));
-	out->n = len;
-	return 0;
-}
-
-int
-cella_cbor_get_bytes(const cbor_item_t *map, const char *key, size_t max,
-		     struct cella_span *out, struct cella_diag *d)
-{
-	return get_string(map, key, max, false, out, d);
-}
-
-int
-cella_cbor_get_text(const cbor_item_t *map, const char *key, size_t max,
-		    struct cella_span *out, struct cella_diag *d)
-{
-	return get_string(map, key, max, true, out, d);
-}
-
-int
-cella_cbor_get_bool(const cbor_item_t *map, const char *key, bool *out,
-		    struct cella_diag *d)
-{
-	cbor_item_t *v = NULL;
-	int rv;
-
-	if ((rv = map_find(map, key, &v, d)) < 0)
-		return rv;
-	if (!cbor_is_bool(v))
-		return cella_diag_set(d, -EBADMSG, "%s: expected a boolean",
-				      key);
-	*out = cbor_get_bool(v);
-	return 0;
-}
-
-/* --- builders --- */
-
-/* Add key -> v (both consumed: the map keeps its own references). */
-static int
-map_put(cbor_item_t *map, const char *key, cbor_item_t *v)
-{
-	cbor_item_t *k = cbor_build_stringn(key, strlen(key));
-	int rv = -ENOMEM;
-
-	if (!cbor_isa_map(map))
-		rv = -EINVAL;
-	else if (cbor_map_is_definite(map) &&
-		 cbor_map_size(map) == cbor_map_allocated(map))
-		rv = -ENOSPC;
-	else if (k != NULL && v != NULL &&
-		 cbor_map_add(map, (struct cbor_pair){.key = k, .value = v}))
-		rv = 0;
-	if (k != NULL)
-		cbor_decref(&k);
-	if (v != NULL)
-		cbor_decref(&v);
-	return rv;
-}
-
-int
-cella_cbor_put_uint(cbor_item_t *map, const char *key, uint64_t v)
-{
-	return map_put(map, key, cbor_build_uint64(v));
-}
-
-int
-cella_cbor_put_bytes(cbor_item_t *map, const char *key, const void *p,
-		     size_t n)
-{
-	return map_put(map, key,
-		       n > 0 ? cbor_build_bytestring(p, n)
-			     : cbor_new_definite_bytestring());
-}
-
-int
-cella_cbor_put_text(cbor_item_t *map, const char *key, const char *s)
-{
-	return map_put(map, key, cbor_build_stringn(s, strlen(s)));
-}
-
-int
-cella_cbor_put_bool(cbor_item_t *map, const char *key, bool v)
-{
-	return map_put(map, key, cbor_build_bool(v));
-}
-
-int
-cella_cbor_put_item(cbor_item_t *map, const char *key, cbor_item_t *v)
-{
-	if (v == NULL)
-		return -EINVAL;
-	return map_put(map, key, cbor_incref(v));
 }

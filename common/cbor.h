@@ -55,6 +55,13 @@ int cella_cbor_load(const uint8_t *p, size_t n,
  */
 int cella_cbor_encode(const cbor_item_t *item, struct cella_buf *out);
 
+/*
+ * Whether v is CBOR null. Use it, not libcbor 0.8's cbor_is_null (or
+ * cbor_is_bool, cbor_is_undef, cbor_get_bool), on untrusted items: those
+ * assert, and so abort the process, when v is a float.
+ */
+bool cella_cbor_is_null(const cbor_item_t *v);
+
 /* The value under text key in a definite map, or NULL (absent / not a map). */
 cbor_item_t *cella_cbor_map_get(const cbor_item_t *map, const char *key);
 

@@ -2,7 +2,8 @@
  * fuzz/cbor: the gate in common/cbor.c against arbitrary bytes. Whatever
  * cella_cbor_check accepts, libcbor must load whole, and cella's encoder
  * must write an encoding the gate accepts again and that loads back to the
- * same bytes (a fixed point). Tight limits are exercised on the same input.
+ * same bytes (a fixed point); the typed accessors must survive any value.
+ * Tight limits are exercised on the same input.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -47,6 +48,34 @@ reencode(const cbor_item_t *item)
 	cella_buf_fini(&b);
 }
 
+/* Every typed accessor on every text key of a top-level map. */
+static void
+accessors(const cbor_item_t *item)
+{
+	struct cella_span sp;
+	uint64_t u;
+	bool b;
+	char key[64];
+
+	if (!cbor_isa_map(item))
+		return;
+	for (size_t i = 0; i < cbor_map_size(item); i++) {
+		const cbor_item_t *k = cbor_map_handle(item)[i].key;
+		size_t n;
+
+		if (!cbor_isa_string(k) || cbor_string_length(k) >= sizeof(key))
+			continue;
+		n = cbor_string_length(k);
+		memcpy(key, cbor_string_handle(k), n);
+		key[n] = '\0';
+		(void)cella_cbor_get_uint(item, key, UINT64_MAX, &u, NULL);
+		(void)cella_cbor_get_bytes(item, key, 16, &sp, NULL);
+		(void)cella_cbor_get_text(item, key, SIZE_MAX, &sp, NULL);
+		(void)cella_cbor_get_bool(item, key, &b, NULL);
+		(void)cella_cbor_is_null(cella_cbor_map_get(item, key));
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -59,6 +88,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	rv = cella_cbor_load(data, size, &wide, &item, &d);
 	if (rv == 0) {
+		accessors(item);
 		reencode(item);
 		cbor_decref(&item);
 	} else if (rv != -EMSGSIZE && rv != -EBADMSG) {

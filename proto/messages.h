@@ -1,0 +1,71 @@
+/*
+ * messages: the registry of every message type on cella's nng sockets, one
+ * row per type in CELLA_MSG_TABLE. Each service owns a range of ids; adding
+ * a message is adding one row in its owner's range (proto/README.md says
+ * how). The envelope refuses types that are not here, and a message bigger
+ * than its row's max_bytes is refused before libcbor allocates anything.
+ * This header holds data only: the lookup is cella_msg_lookup
+ * (common/envelope.h), the wire shape is proto/envelope.cddl.
+ */
+#ifndef CELLA_PROTO_MESSAGES_H
+#define CELLA_PROTO_MESSAGES_H
+
+#include <stdint.h>
+
+/* Who owns a range of ids: the value is the first id of the range. */
+enum cella_msg_owner {
+	CELLA_OWNER_CORE = 0x0000,     /* envelope-level: errors, liveness */
+	CELLA_OWNER_INIT = 0x0100,     /* cella-init control API */
+	CELLA_OWNER_RA = 0x0200,       /* cella-ra-web internal attestation */
+	CELLA_OWNER_PIPELINE = 0x0300, /* cella-pipeline exec and files */
+	CELLA_OWNER_KMS = 0x0400,      /* cella-kms-proxy */
+	CELLA_OWNER_FSMON = 0x0500,    /* cella-fs-monitor */
+	CELLA_OWNER_PFPROXY = 0x0600,  /* cella-pf-proxy and the bridge */
+};
+#define CELLA_OWNER_RANGE 0x0100 /* ids per owner */
+
+enum cella_msg_dir {
+	CELLA_DIR_REQUEST, /* REQ -> REP */
+	CELLA_DIR_REPLY,   /* REP -> REQ, echoes the request's id */
+	CELLA_DIR_EVENT,   /* PUB -> SUB, id is a sequence number */
+};
+
+/*
+ * X(id, NAME, OWNER, DIR, max_bytes, description)
+ *   id         uint16, inside OWNER's range, never reused once released
+ *   NAME       CELLA_MSG_NAME in code, "NAME" in logs (msg=NAME)
+ *   OWNER      suffix of enum cella_msg_owner
+ *   DIR        suffix of enum cella_msg_dir
+ *   max_bytes  cap on the whole encoded envelope, <= CELLA_ENV_MAX_BYTES
+ * Keep rows sorted by id; add yours at the end of your owner's block.
+ */
+#define CELLA_MSG_TABLE(X)                                                  \
+	/* core 0x0000-0x00ff */                                            \
+	X(0x0001, ERROR, CORE, REPLY, 2048,                                 \
+	  "error reply to any request: {code, name, message}")              \
+	X(0x0002, PING, CORE, REQUEST, 256,                                 \
+	  "liveness probe, answered by the service itself")                 \
+	X(0x0003, PONG, CORE, REPLY, 256, "reply to PING, echoing its data")  \
+	/* init 0x0100-0x01ff */                                            \
+	/* ra 0x0200-0x02ff */                                              \
+	/* pipeline 0x0300-0x03ff */                                        \
+	/* kms 0x0400-0x04ff */                                             \
+	/* fs-monitor 0x0500-0x05ff */                                      \
+	/* pf-proxy 0x0600-0x06ff */
+
+enum cella_msg_type {
+#define CELLA__MSG_ENUM(id, name, owner, dir, max, desc) CELLA_MSG_##name = id,
+	CELLA_MSG_TABLE(CELLA__MSG_ENUM)
+#undef CELLA__MSG_ENUM
+};
+
+struct cella_msg_info {
+	uint32_t type;
+	const char *name;
+	enum cella_msg_owner owner;
+	enum cella_msg_dir dir;
+	uint32_t max_bytes;
+	const char *desc;
+};
+
+#endif
