@@ -1,8 +1,8 @@
 /*
- * verify_chain: from the pinned root to the document's leaf, and the cache
- * that makes the second document from the same enclave cheap. The path is
- * the cabundle as it stands (root first) plus the leaf: OpenSSL builds and
- * checks it (X509_STRICT, at the policy's time), and cella then insists
+ * verify_chain: from the pinned root to the document's leaf, with the cache
+ * (verify_cache.c) that makes the next document from the same enclave
+ * cheap. The path is the cabundle as it stands (root first) plus the leaf:
+ * OpenSSL builds and checks it (X509_STRICT, at the policy's time), and cella then insists
  * that what OpenSSL built is exactly that path, so the cache can name each
  * certificate by (its hash, its issuer's hash, the root's hash, its depth).
  * A certificate remembered under that name was checked, with everything
@@ -31,141 +31,10 @@
 
 #include "common/verify_int.h"
 
-#define CACHE_MAX_ENTRIES 65536
-
-struct centry {
-	uint8_t cert[32], issuer[32], root[32];
-	unsigned depth;
-	int64_t not_before, not_after;
-	uint64_t used; /* 0: empty slot; else the tick of the last use */
-};
-
-struct cella_verify_cache {
-	pthread_mutex_t mu;
-	size_t max;
-	uint64_t tick, hits, misses;
-	struct centry e[];
-};
-
-/* One path: x[0] the root, x[n - 1] the leaf. */
-struct path {
-	X509 *x[CELLA_VERIFY_CHAIN_MAX];
-	uint8_t h[CELLA_VERIFY_CHAIN_MAX][32];
-	int64_t nb[CELLA_VERIFY_CHAIN_MAX], na[CELLA_VERIFY_CHAIN_MAX];
-	uint8_t root[32];
-	size_t n;
-};
-
-/* --- the cache --- */
-
-int
-cella_verify_cache_new(size_t max, struct cella_verify_cache **out)
-{
-	struct cella_verify_cache *c;
-
-	if (max == 0 || max > CACHE_MAX_ENTRIES)
-		return -EINVAL;
-	c = calloc(1, sizeof(*c) + max * sizeof(c->e[0]));
-	if (c == NULL)
-		return -ENOMEM;
-	if (pthread_mutex_init(&c->mu, NULL) != 0) {
-		free(c);
-		return -ENOMEM;
-	}
-	c->max = max;
-	*out = c;
-	return 0;
-}
-
-void
-cella_verify_cache_free(struct cella_verify_cache *c)
-{
-	if (c == NULL)
-		return;
-	pthread_mutex_destroy(&c->mu);
-	free(c);
-}
-
-void
-cella_verify_cache_stats(struct cella_verify_cache *c, uint64_t *hits,
-			 uint64_t *misses)
-{
-	pthread_mutex_lock(&c->mu);
-	*hits = c->hits;
-	*misses = c->misses;
-	pthread_mutex_unlock(&c->mu);
-}
-
-static struct centry *
-cache_slot(struct cella_verify_cache *c, const struct path *pa, size_t i)
-{
-	const uint8_t *issuer = pa->h[i > 0 ? i - 1 : 0];
-
-	for (size_t k = 0; k < c->max; k++) {
-		struct centry *e = &c->e[k];
-
-		if (e->used != 0 && e->depth == i &&
-		    memcmp(e->cert, pa->h[i], 32) == 0 &&
-		    memcmp(e->issuer, issuer, 32) == 0 &&
-		    memcmp(e->root, pa->root, 32) == 0)
-			return e;
-	}
-	return NULL;
-}
-
-/* How many certificates from the root down are remembered and valid at t. */
-static size_t
-cache_prefix(struct cella_verify_cache *c, const struct path *pa, int64_t t)
-{
-	size_t i;
-
-	if (c == NULL)
-		return 0;
-	pthread_mutex_lock(&c->mu);
-	for (i = 0; i < pa->n; i++) {
-		struct centry *e = cache_slot(c, pa, i);
-
-		if (e == NULL || t < e->not_before || t > e->not_after)
-			break;
-		e->used = ++c->tick;
-	}
-	c->hits += i;
-	c->misses += pa->n - i;
-	pthread_mutex_unlock(&c->mu);
-	return i;
-}
-
-static void
-cache_put(struct cella_verify_cache *c, const struct path *pa)
-{
-	if (c == NULL)
-		return;
-	pthread_mutex_lock(&c->mu);
-	for (size_t i = 0; i < pa->n; i++) {
-		struct centry *e = cache_slot(c, pa, i);
-
-		if (e == NULL) {
-			/* An empty slot (used 0) or the least recently used. */
-			e = &c->e[0];
-			for (size_t k = 1; k < c->max; k++)
-				if (c->e[k].used < e->used)
-					e = &c->e[k];
-		}
-		memcpy(e->cert, pa->h[i], 32);
-		memcpy(e->issuer, pa->h[i > 0 ? i - 1 : 0], 32);
-		memcpy(e->root, pa->root, 32);
-		e->depth = (unsigned)i;
-		e->not_before = pa->nb[i];
-		e->not_after = pa->na[i];
-		e->used = ++c->tick;
-	}
-	pthread_mutex_unlock(&c->mu);
-}
-
 /* --- the path --- */
 
 static void
-path_free(struct path *pa)
+path_free(struct cella_verify_path *pa)
 {
 	for (size_t i = 0; i < pa->n; i++)
 		X509_free(pa->x[i]);
@@ -184,7 +53,7 @@ asn1_to_unix(const ASN1_TIME *t, int64_t *out)
 }
 
 static const char *
-cert_name(const struct path *pa, size_t i, char *buf, size_t cap)
+cert_name(const struct cella_verify_path *pa, size_t i, char *buf, size_t cap)
 {
 	if (i + 1 == pa->n)
 		return "certificate";
@@ -192,51 +61,56 @@ cert_name(const struct path *pa, size_t i, char *buf, size_t cap)
 	return buf;
 }
 
+/* The bytes and their hashes; nothing is parsed yet. */
 static int
-path_add(struct path *pa, struct cella_span der, const char *name,
-	 struct cella_verify_result *res, struct cella_diag *d)
-{
-	const uint8_t *q = der.p;
-	X509 *x = d2i_X509(NULL, &q, (long)der.n);
-	size_t i = pa->n;
-
-	if (x == NULL || q != der.p + der.n) {
-		X509_free(x);
-		ERR_clear_error();
-		return cella_verify_fail_(res, d, CELLA_VERIFY_CHAIN,
-					  "%s is not a DER certificate", name);
-	}
-	pa->x[pa->n++] = x;
-	if (EVP_Digest(der.p, der.n, pa->h[i], NULL, EVP_sha256(), NULL) != 1)
-		return -ENOMEM;
-	if (asn1_to_unix(X509_get0_notBefore(x), &pa->nb[i]) < 0 ||
-	    asn1_to_unix(X509_get0_notAfter(x), &pa->na[i]) < 0)
-		return cella_verify_fail_(res, d, CELLA_VERIFY_CHAIN,
-					  "%s has a bad validity time", name);
-	return 0;
-}
-
-static int
-path_build(struct path *pa, struct cella_span root_der,
+path_build(struct cella_verify_path *pa, struct cella_span root_der,
 	   const struct cella_attdoc *doc, struct cella_verify_result *res,
 	   struct cella_diag *d)
 {
-	char nm[32];
-	int rv;
-
 	if (doc->cabundle[0].n != root_der.n ||
 	    memcmp(doc->cabundle[0].p, root_der.p, root_der.n) != 0)
 		return cella_verify_fail_(res, d, CELLA_VERIFY_ROOT,
 					  "cabundle[0] is not the pinned root");
-	if (EVP_Digest(root_der.p, root_der.n, pa->root, NULL, EVP_sha256(),
-		       NULL) != 1)
-		return -ENOMEM;
-	for (size_t i = 0; i < doc->ncabundle; i++) {
-		snprintf(nm, sizeof(nm), "cabundle[%zu]", i);
-		if ((rv = path_add(pa, doc->cabundle[i], nm, res, d)) < 0)
-			return rv;
+	for (size_t i = 0; i < doc->ncabundle; i++)
+		pa->der[i] = doc->cabundle[i];
+	pa->der[doc->ncabundle] = doc->certificate;
+	pa->n = doc->ncabundle + 1;
+	for (size_t i = 0; i < pa->n; i++)
+		if (EVP_Digest(pa->der[i].p, pa->der[i].n, pa->h[i], NULL,
+			       EVP_sha256(), NULL) != 1)
+			return -ENOMEM;
+	return 0;
+}
+
+/* Parse what the cache did not hand over. */
+static int
+path_parse(struct cella_verify_path *pa, struct cella_verify_result *res,
+	   struct cella_diag *d)
+{
+	char nm[32];
+
+	for (size_t i = 0; i < pa->n; i++) {
+		const uint8_t *q = pa->der[i].p;
+
+		if (pa->x[i] != NULL)
+			continue;
+		pa->x[i] = d2i_X509(NULL, &q, (long)pa->der[i].n);
+		if (pa->x[i] == NULL || q != pa->der[i].p + pa->der[i].n) {
+			ERR_clear_error();
+			return cella_verify_fail_(res, d, CELLA_VERIFY_CHAIN,
+						  "%s is not a DER certificate",
+						  cert_name(pa, i, nm,
+							    sizeof(nm)));
+		}
+		if (asn1_to_unix(X509_get0_notBefore(pa->x[i]), &pa->nb[i]) <
+			    0 ||
+		    asn1_to_unix(X509_get0_notAfter(pa->x[i]), &pa->na[i]) < 0)
+			return cella_verify_fail_(res, d, CELLA_VERIFY_CHAIN,
+						  "%s has a bad validity time",
+						  cert_name(pa, i, nm,
+							    sizeof(nm)));
 	}
-	return path_add(pa, doc->certificate, "certificate", res, d);
+	return 0;
 }
 
 static int
@@ -252,7 +126,7 @@ forgive_key_ids(int ok, X509_STORE_CTX *ctx)
 
 /* OpenSSL verifies x[anchor + 1 .. n - 1] under x[anchor] at time t. */
 static int
-path_openssl(struct path *pa, size_t anchor, int64_t t,
+path_openssl(struct cella_verify_path *pa, size_t anchor, int64_t t,
 	     struct cella_verify_result *res, struct cella_diag *d)
 {
 	X509_STORE *store = X509_STORE_new();
@@ -312,7 +186,7 @@ out:
 
 /* Basic constraints and path lengths: the cache relies on these too. */
 static int
-path_constraints(const struct path *pa, struct cella_verify_result *res,
+path_constraints(const struct cella_verify_path *pa, struct cella_verify_result *res,
 		 struct cella_diag *d)
 {
 	char nm[32];
@@ -348,7 +222,7 @@ path_constraints(const struct path *pa, struct cella_verify_result *res,
 }
 
 static int
-path_key_usage(const struct path *pa, struct cella_verify_result *res,
+path_key_usage(const struct cella_verify_path *pa, struct cella_verify_result *res,
 	       struct cella_diag *d)
 {
 	char nm[32];
@@ -369,7 +243,7 @@ path_key_usage(const struct path *pa, struct cella_verify_result *res,
 }
 
 static int
-leaf_key(const struct path *pa, EVP_PKEY **out,
+leaf_key(const struct cella_verify_path *pa, EVP_PKEY **out,
 	 struct cella_verify_result *res, struct cella_diag *d)
 {
 	EVP_PKEY *k = X509_get0_pubkey(pa->x[pa->n - 1]);
@@ -389,7 +263,7 @@ leaf_key(const struct path *pa, EVP_PKEY **out,
 }
 
 static void
-subjects(const struct path *pa, struct cella_verify_result *res)
+subjects(const struct cella_verify_path *pa, struct cella_verify_result *res)
 {
 	for (size_t i = 0; i < pa->n; i++) {
 		BIO *b = BIO_new(BIO_s_mem());
@@ -413,22 +287,25 @@ cella_verify_chain_(struct cella_verify_cache *cache,
 		    int64_t at, struct cella_verify_result *res,
 		    EVP_PKEY **leaf, struct cella_diag *d)
 {
-	struct path pa = {.n = 0};
+	struct cella_verify_path pa;
 	size_t known;
 	int rv;
 
+	memset(&pa, 0, sizeof(pa));
 	if ((rv = path_build(&pa, root_der, doc, res, d)) < 0)
 		goto out;
-	known = cache_prefix(cache, &pa, at);
+	known = cella_verify_cache_prefix_(cache, &pa, at);
 	if (known < pa.n &&
-	    (rv = path_openssl(&pa, known > 0 ? known - 1 : 0, at, res, d)) < 0)
+	    ((rv = path_parse(&pa, res, d)) < 0 ||
+	     (rv = path_openssl(&pa, known > 0 ? known - 1 : 0, at, res,
+				d)) < 0))
 		goto out;
 	if ((rv = path_constraints(&pa, res, d)) < 0 ||
 	    (rv = path_key_usage(&pa, res, d)) < 0 ||
 	    (rv = leaf_key(&pa, leaf, res, d)) < 0)
 		goto out;
 	if (known < pa.n)
-		cache_put(cache, &pa);
+		cella_verify_cache_put_(cache, &pa);
 	subjects(&pa, res);
 out:
 	ERR_clear_error();
