@@ -124,6 +124,38 @@ forgive_key_ids(int ok, X509_STORE_CTX *ctx)
 	return ok;
 }
 
+/* What OpenSSL built is exactly x[anchor .. n - 1], leaf first. */
+static bool
+built_is_path(X509_STORE_CTX *ctx, const struct cella_verify_path *pa,
+	      size_t anchor)
+{
+	STACK_OF(X509) *built = X509_STORE_CTX_get0_chain(ctx);
+
+	if (built == NULL || (size_t)sk_X509_num(built) != pa->n - anchor)
+		return false;
+	for (size_t k = 0; k < pa->n - anchor; k++)
+		if (X509_cmp(sk_X509_value(built, (int)k),
+			     pa->x[pa->n - 1 - k]) != 0)
+			return false;
+	return true;
+}
+
+static int
+openssl_failure(X509_STORE_CTX *ctx, const struct cella_verify_path *pa,
+		struct cella_verify_result *res, struct cella_diag *d)
+{
+	int depth = X509_STORE_CTX_get_error_depth(ctx);
+	char nm[32];
+
+	return cella_verify_fail_(
+		res, d, CELLA_VERIFY_CHAIN, "%s: %s",
+		depth >= 0 && (size_t)depth < pa->n
+			? cert_name(pa, pa->n - 1 - (size_t)depth, nm,
+				    sizeof(nm))
+			: "path",
+		X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+}
+
 /* OpenSSL verifies x[anchor + 1 .. n - 1] under x[anchor] at time t. */
 static int
 path_openssl(struct cella_verify_path *pa, size_t anchor, int64_t t,
@@ -131,11 +163,10 @@ path_openssl(struct cella_verify_path *pa, size_t anchor, int64_t t,
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-	STACK_OF(X509) *untrusted = sk_X509_new_null(), *built;
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
 	X509_VERIFY_PARAM *param;
 	unsigned long flags = X509_V_FLAG_X509_STRICT;
-	char nm[32];
-	int rv = -ENOMEM, err, depth;
+	int rv = -ENOMEM;
 
 	if (store == NULL || ctx == NULL || untrusted == NULL ||
 	    X509_STORE_add_cert(store, pa->x[anchor]) != 1)
@@ -152,30 +183,14 @@ path_openssl(struct cella_verify_path *pa, size_t anchor, int64_t t,
 	X509_VERIFY_PARAM_set_time(param, (time_t)t);
 	X509_VERIFY_PARAM_set_depth(param, CELLA_VERIFY_CHAIN_MAX);
 	X509_STORE_CTX_set_verify_cb(ctx, forgive_key_ids);
-	if (X509_verify_cert(ctx) != 1) {
-		err = X509_STORE_CTX_get_error(ctx);
-		depth = X509_STORE_CTX_get_error_depth(ctx);
-		rv = cella_verify_fail_(
-			res, d, CELLA_VERIFY_CHAIN, "%s: %s",
-			depth >= 0 && (size_t)depth < pa->n
-				? cert_name(pa, pa->n - 1 - (size_t)depth, nm,
-					    sizeof(nm))
-				: "path",
-			X509_verify_cert_error_string(err));
-		goto out;
-	}
-	built = X509_STORE_CTX_get0_chain(ctx);
-	rv = 0;
-	if ((size_t)sk_X509_num(built) != pa->n - anchor)
-		rv = -EBADMSG;
-	for (size_t k = 0; rv == 0 && k < pa->n - anchor; k++)
-		if (X509_cmp(sk_X509_value(built, (int)k),
-			     pa->x[pa->n - 1 - k]) != 0)
-			rv = -EBADMSG;
-	if (rv < 0)
+	if (X509_verify_cert(ctx) != 1)
+		rv = openssl_failure(ctx, pa, res, d);
+	else if (!built_is_path(ctx, pa, anchor))
 		rv = cella_verify_fail_(res, d, CELLA_VERIFY_CHAIN,
 					"cabundle is not the path from the "
 					"root to the certificate");
+	else
+		rv = 0;
 out:
 	ERR_clear_error();
 	sk_X509_free(untrusted);

@@ -310,4 +310,71 @@ tu_sign_doc(const struct cella_attdoc *doc, EVP_PKEY *key, size_t *n)
 	return out;
 }
 
+/* --- for cmocka tests only (included after <cmocka.h>) --- */
+#ifdef cmocka_unit_test
+
+#define TU_DAY 86400
+#define TU_T0 1700000000 /* own documents: leaf valid [T0 - 60, T0 + 3 h] */
+
+static inline int
+tu_verify(const uint8_t *p, size_t n, const struct cella_verify_policy *pol,
+       struct cella_verify_cache *cache, struct cella_diag *d,
+       enum cella_verify_check *failed)
+{
+	struct cella_verify_result res;
+	int rv = cella_verify(p, n, pol, cache, &res, d);
+
+	if (failed != NULL)
+		*failed = res.failed;
+	cella_verify_result_fini(&res);
+	return rv;
+}
+
+static inline void
+tu_expect(const uint8_t *p, size_t n, const struct cella_verify_policy *pol,
+       struct cella_verify_cache *cache, const char *reason)
+{
+	struct cella_diag d = {{0}};
+	int rv = tu_verify(p, n, pol, cache, &d, NULL);
+
+	if (reason == NULL) {
+		if (rv != 0)
+			fail_msg("expected valid, got %d: %s", rv, d.msg);
+		return;
+	}
+	assert_int_equal(rv, -EBADMSG);
+	assert_string_equal(d.msg, reason);
+}
+
+/* A test chain, a production-looking document under it, a policy. */
+struct tu_own {
+	struct tu_chain c;
+	struct tu_doc t;
+	struct cella_verify_policy pol;
+	uint8_t big[1025];
+};
+
+static inline void
+tu_own_init(struct tu_own *o, const char *leaf_bc, const char *leaf_ku)
+{
+	tu_chain_make(&o->c, TU_T0 - 60, TU_T0 + 3 * 3600, leaf_bc, leaf_ku);
+	tu_doc_init(&o->t, &o->c, (uint64_t)TU_T0 * 1000 + 123);
+	cella_verify_policy_init(&o->pol);
+	o->pol.root = o->c.root;
+	o->pol.at = TU_T0;
+	memset(o->big, 0x5a, sizeof(o->big));
+}
+
+static inline void
+tu_own_expect(struct tu_own *o, const char *reason)
+{
+	size_t n;
+	uint8_t *p = tu_sign_doc(&o->t.doc, o->c.leaf_key, &n);
+
+	tu_expect(p, n, &o->pol, NULL, reason);
+	free(p);
+}
+
+#endif /* cmocka_unit_test */
+
 #endif
