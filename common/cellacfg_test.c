@@ -1,0 +1,180 @@
+/*
+ * cellacfg_test: cella.yaml's init and services sections: defaults fill
+ * in, and every refusal names file:line and the key path exactly.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/cellacfg.h"
+
+static int
+load(const char *yaml, struct cella_conf **c, struct cella_diag *d)
+{
+	int rv = cella_conf_load_mem("cella.yaml", yaml, strlen(yaml), c, d);
+
+	assert_int_equal(rv, 0);
+	return cella_cfg_validate_init(*c, d);
+}
+
+static void
+expect_error(const char *yaml, const char *msg)
+{
+	struct cella_conf *c = NULL;
+	struct cella_diag d = {{0}};
+
+	assert_int_equal(load(yaml, &c, &d), -EINVAL);
+	print_message("%s\n", d.msg);
+	assert_string_equal(d.msg, msg);
+	cella_conf_free(c);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct cella_conf *c = NULL;
+	struct cella_diag d = {{0}};
+	const cJSON *root, *web, *init;
+
+	(void)state;
+	assert_int_equal(load("services:\n"
+			      "  db:\n"
+			      "    command: /bin/db --fast\n"
+			      "  web:\n"
+			      "    command: [/bin/web]\n"
+			      "    depends_on: [db]\n"
+			      "    ready: {tcp: 'tcp://127.0.0.1:8080'}\n",
+			      &c, &d),
+			 0);
+	root = cella_conf_root(c);
+	init = cJSON_GetObjectItem(root, "init");
+	assert_string_equal(cella_conf_str(init, "control", ""),
+			    "ipc:///run/cella/init.sock");
+	assert_string_equal(cella_conf_str(init, "heartbeat_url", ""),
+			    "vsock://3:9000");
+	assert_true(cella_conf_bool(init, "mounts", false));
+	web = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "services"), "web");
+	assert_string_equal(cella_conf_str(web, "restart", ""), "on-failure");
+	assert_int_equal(cella_conf_int(web, "backoff_min_ms", 0), 100);
+	assert_int_equal(cella_conf_int(web, "crash_max", 0), 5);
+	assert_int_equal(cella_conf_int(cJSON_GetObjectItem(web, "ready"),
+					"timeout_ms", 0),
+			 60000);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(
+				 cJSON_GetObjectItem(cJSON_GetObjectItem(root, "services"),
+						     "db"),
+				 "command")),
+			 2);
+	cella_conf_free(c);
+}
+
+static void
+test_unknown_dependency(void **state)
+{
+	(void)state;
+	expect_error("services:\n"
+		     "  a:\n"
+		     "    command: x\n"
+		     "    depends_on:\n"
+		     "      - b\n",
+		     "cella.yaml:5: services.a.depends_on: unknown service 'b'");
+}
+
+static void
+test_cycle(void **state)
+{
+	(void)state;
+	expect_error("services:\n"
+		     "  a:\n"
+		     "    command: x\n"
+		     "    depends_on: [b]\n"
+		     "  b:\n"
+		     "    command: x\n"
+		     "    depends_on: [c]\n"
+		     "  c:\n"
+		     "    command: x\n"
+		     "    depends_on: [a]\n",
+		     "cella.yaml:10: services.c.depends_on: dependency cycle "
+		     "a -> b -> c -> a");
+	expect_error("services:\n"
+		     "  a:\n"
+		     "    command: x\n"
+		     "    depends_on: [a]\n",
+		     "cella.yaml:4: services.a.depends_on: dependency cycle a -> a");
+}
+
+static void
+test_bad_entries(void **state)
+{
+	(void)state;
+	expect_error("services:\n"
+		     "  Web:\n"
+		     "    command: x\n",
+		     "cella.yaml:2: services.Web: a service name is 1..48 of "
+		     "[a-z0-9_-], starting with a letter or digit");
+	expect_error("services:\n"
+		     "  a:\n"
+		     "    command: x\n"
+		     "    ready: {fd: 3, tcp: 'tcp://127.0.0.1:1'}\n",
+		     "cella.yaml:4: services.a.ready: give exactly one of fd, "
+		     "tcp, command");
+	expect_error("services:\n"
+		     "  a:\n"
+		     "    command: x\n"
+		     "    ready: {tcp: 'tcp://localhost:1'}\n",
+		     "cella.yaml:4: services.a.ready.tcp: expected a literal "
+		     "address, not a name");
+}
+
+static void
+test_builtins(void **state)
+{
+	static const char *const argv[] = {"/usr/bin/cella-x", "--config",
+					   "{config}", NULL};
+	static const char *const deps[] = {"db", NULL};
+	static const struct cella_cfg_builtin tab[] = {
+		{"cella-x", "xsec", argv, deps, 3},
+		{"cella-y", "absent", argv, NULL, 0},
+		{0},
+	};
+	struct cella_conf *c = NULL;
+	struct cella_diag d = {{0}};
+	const char *yaml = "xsec: {}\nservices:\n  db:\n    command: /bin/db\n";
+	const cJSON *x, *svcs;
+
+	(void)state;
+	assert_int_equal(cella_conf_load_mem("cella.yaml", yaml, strlen(yaml),
+					     &c, &d), 0);
+	assert_int_equal(cella_cfg_add_builtins(c, tab, &d), 0);
+	assert_int_equal(cella_cfg_validate_init(c, &d), 0);
+	svcs = cJSON_GetObjectItem(cella_conf_root(c), "services");
+	assert_int_equal(cJSON_GetArraySize(svcs), 2);
+	x = cJSON_GetObjectItem(svcs, "cella-x");
+	assert_non_null(x);
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(x, "command"),
+					       2)->valuestring,
+			    "cella.yaml");
+	assert_int_equal(cella_conf_int(cJSON_GetObjectItem(x, "ready"), "fd", 0),
+			 3);
+	assert_null(cJSON_GetObjectItem(svcs, "cella-y"));
+	cella_conf_free(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_unknown_dependency),
+		cmocka_unit_test(test_cycle),
+		cmocka_unit_test(test_bad_entries),
+		cmocka_unit_test(test_builtins),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
