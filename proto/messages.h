@@ -47,6 +47,38 @@ enum cella_msg_dir {
 	  "liveness probe, answered by the service itself")                 \
 	X(0x0003, PONG, CORE, REPLY, 256, "reply to PING, echoing its data")  \
 	/* init 0x0100-0x01ff */                                            \
+	X(0x0100, INIT_LIST, INIT, REQUEST, 256,                            \
+	  "init: every service's status: {}")                               \
+	X(0x0101, INIT_LIST_REPLY, INIT, REPLY, 1048576,                    \
+	  "init: {services: [status], shutting_down, events}")              \
+	X(0x0102, INIT_STATUS, INIT, REQUEST, 512,                          \
+	  "init: one service's status: {service}")                          \
+	X(0x0103, INIT_STATUS_REPLY, INIT, REPLY, 8192,                     \
+	  "init: a service's status (also answers start/stop/restart)")     \
+	X(0x0104, INIT_START, INIT, REQUEST, 512,                           \
+	  "init: start {service, wait, timeout_ms}")                        \
+	X(0x0105, INIT_STOP, INIT, REQUEST, 512,                            \
+	  "init: stop {service, wait, timeout_ms}")                         \
+	X(0x0106, INIT_RESTART, INIT, REQUEST, 512,                         \
+	  "init: restart {service, wait, timeout_ms}")                      \
+	X(0x0107, INIT_LOGS, INIT, REQUEST, 512,                            \
+	  "init: captured lines {service, tail | after, max_bytes}")        \
+	X(0x0108, INIT_LOGS_FOLLOW, INIT, REQUEST, 512,                     \
+	  "init: long-poll for lines {service, after, timeout_ms}")         \
+	X(0x0109, INIT_LOGS_REPLY, INIT, REPLY, 8388608,                    \
+	  "init: {service, lines, next, first, last, dropped, more}")       \
+	X(0x010a, INIT_EVENTS, INIT, REQUEST, 256,                          \
+	  "init: measured event log {from, limit}")                         \
+	X(0x010b, INIT_EVENTS_REPLY, INIT, REPLY, 8388608,                  \
+	  "init: {length, head, from, events: [{index,event,hash,head}]}")  \
+	X(0x010c, INIT_EVENT_APPEND, INIT, REQUEST, 16384,                  \
+	  "init: append {type, source, data} to the event log")             \
+	X(0x010d, INIT_EVENT_APPEND_REPLY, INIT, REPLY, 512,                \
+	  "init: {index, length, head}")                                    \
+	X(0x010e, INIT_SHUTDOWN, INIT, REQUEST, 256,                        \
+	  "init: stop every service and power off / exit")                  \
+	X(0x010f, INIT_SHUTDOWN_REPLY, INIT, REPLY, 256,                    \
+	  "init: shutdown begun {}")                                        \
 	/* ra 0x0200-0x02ff */                                              \
 	/* pipeline 0x0300-0x03ff */                                        \
 	/* kms 0x0400-0x04ff */                                             \
