@@ -175,9 +175,10 @@ int cella_nsm_call(struct cella_nsm *nsm, const struct cella_nsm_request *req,
 		   struct cella_diag *d);
 
 /*
- * Attestation: append the COSE_Sign1 document to doc. NULL user_data,
+ * Attestation: append the COSE_Sign1 document to doc (doc's cap applies: a
+ * document can take up to CELLA_NSM_RESPONSE_MAX bytes). NULL user_data,
  * nonce or public_key leaves the field null in the document; each at most
- * CELLA_NSM_DATA_MAX bytes (-EMSGSIZE).
+ * CELLA_NSM_DATA_MAX bytes (-EMSGSIZE, checked before anything is sent).
  */
 int cella_nsm_attest(struct cella_nsm *nsm, const struct cella_span *user_data,
 		     const struct cella_span *nonce,
