@@ -69,9 +69,14 @@ cella_nsm_sim_conf_set_signer(struct cella_nsm_sim_conf *c, EVP_PKEY *key,
 	return 0;
 }
 
-/* The whole of a small file, NUL-terminated; d names it on failure. */
+/*
+ * The whole of a small file, NUL-terminated; d names it on failure. A
+ * secret that others can read is used all the same (a sim key guards
+ * nothing real) but said so in the log.
+ */
 static int
-slurp(const char *path, char **out, size_t *len, struct cella_diag *d)
+slurp(const char *path, bool secret, char **out, size_t *len,
+      struct cella_diag *d)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -89,7 +94,7 @@ slurp(const char *path, char **out, size_t *len, struct cella_diag *d)
 				    "at most %d bytes", path, CONF_FILE_MAX);
 		goto out;
 	}
-	if ((st.st_mode & 077) && strstr(path, ".key") != NULL)
+	if (secret && (st.st_mode & 077))
 		cella_log_warn("sim_key_mode", "path=%s mode=%03o msg=%s",
 			       cella_q(path), (unsigned)(st.st_mode & 0777),
 			       cella_q("key file readable by others"));
@@ -131,7 +136,7 @@ read_key(const char *path, EVP_PKEY **out, struct cella_diag *d)
 	char *text = NULL;
 	size_t len;
 	BIO *bio;
-	int rc = slurp(path, &text, &len, d);
+	int rc = slurp(path, true, &text, &len, d);
 
 	if (rc < 0)
 		return rc;
@@ -159,7 +164,7 @@ read_certs(const char *path, STACK_OF(X509) **out, struct cella_diag *d)
 	size_t len;
 	X509 *x;
 	BIO *bio = NULL;
-	int rc = slurp(path, &text, &len, d);
+	int rc = slurp(path, false, &text, &len, d);
 
 	if (rc == 0 && (sk == NULL ||
 			(bio = BIO_new_mem_buf(text, (int)len)) == NULL))
@@ -329,7 +334,7 @@ cella_nsm_sim_conf_load_measurements(struct cella_nsm_sim_conf *c,
 	cJSON *root;
 	char *text = NULL;
 	size_t len;
-	int rc = slurp(path, &text, &len, d);
+	int rc = slurp(path, false, &text, &len, d);
 
 	if (rc < 0)
 		return rc;
