@@ -308,6 +308,10 @@ op_signal(struct init_svc *s, int sig)
 {
 	struct init_run *r = run_of(s);
 
+	if (sig == SIGKILL && s->pgid > 0 && kill(-s->pgid, 0) == 0)
+		cella_log_info("svc_kill", "service=%s pgid=%d state=%s",
+			       r->conf->name, (int)s->pgid,
+			       init_state_name(s->state));
 	if (s->pgid > 0 && kill(-s->pgid, sig) < 0 && errno != ESRCH)
 		cella_log_warn("kill_failed", "service=%s pgid=%d sig=%d err=%s",
 			       r->conf->name, (int)s->pgid, sig,
@@ -372,6 +376,9 @@ op_changed(struct init_svc *s, enum init_state from)
 		init_readychk_start(r);
 	if (s->state == INIT_READY)
 		r->ready_ms = init_now_ms();
+	/* It ended for good by itself (or was stopped): do not start it again. */
+	if (s->state == INIT_STOPPED || s->state == INIT_FAILED)
+		r->want = false;
 	if (s->state == INIT_STOPPING)
 		uv_timer_start(&r->drain, on_drain_poll, INIT_DRAIN_POLL_MS,
 			       INIT_DRAIN_POLL_MS);

@@ -63,6 +63,22 @@ has_active_dependent(const struct init_run *r)
 	return false;
 }
 
+/* The measured log says why a service was stopped, not only that it exited. */
+static void
+record_stop(struct init_run *r, const char *reason)
+{
+	cbor_item_t *m = cbor_new_indefinite_map();
+
+	if (m != NULL && cella_cbor_put_text(m, "service", r->conf->name) == 0 &&
+	    cella_cbor_put_text(m, "reason", reason) == 0) {
+		init_ctx_record(r->ctx, "stop", m);
+		return;
+	}
+	if (m != NULL)
+		cbor_decref(&m);
+	cella_log_error("evlog_refused", "type=stop err=ENOMEM");
+}
+
 static void
 kick_start(struct init_ctx *ctx)
 {
@@ -86,8 +102,9 @@ kick_stop(struct init_ctx *ctx)
 		if (!active(st))
 			continue;
 		left = true;
-		if (st != INIT_STOPPING && (ctx->forced || !has_active_dependent(r)))
-			init_run_event(r, INIT_EV_STOP, 0);
+		if (st != INIT_STOPPING && (ctx->forced || !has_active_dependent(r)) &&
+		    init_run_event(r, INIT_EV_STOP, 0) == 0)
+			record_stop(r, "shutdown");
 	}
 	if (!left && !ctx->done) {
 		ctx->done = true;
@@ -191,12 +208,14 @@ init_ctx_start(struct init_ctx *ctx, struct init_run *r, struct cella_diag *d)
 				      r->conf->name, init_state_name(st));
 	for (size_t i = 0; i < r->conf->ndeps; i++) {
 		const struct init_run *dep = &ctx->runs[r->conf->deps[i]];
+		enum init_state ds = dep->svc.state;
 
-		if (!active(dep->svc.state) && !dep->want)
+		/* A dependency that will not come up by itself. */
+		if (ds == INIT_FAILED ||
+		    (ds == INIT_STOPPED && (!dep->want || init_run_blocked(dep))))
 			return cella_diag_set(
 				d, -ENOTCONN, "%s depends on %s, which is %s: start it first",
-				r->conf->name, dep->conf->name,
-				init_state_name(dep->svc.state));
+				r->conf->name, dep->conf->name, init_state_name(ds));
 	}
 	r->want = true;
 	/* A failed service waits for its dependencies like a stopped one. */
@@ -222,6 +241,7 @@ init_ctx_stop(struct init_ctx *ctx, struct init_run *r, struct cella_diag *d)
 	if (rv < 0)
 		return cella_diag_set(d, rv, "%s is already %s", r->conf->name,
 				      init_state_name(r->svc.state));
+	record_stop(r, "api");
 	return 0;
 }
 
@@ -236,5 +256,6 @@ init_ctx_restart(struct init_ctx *ctx, struct init_run *r,
 	if (st != INIT_READY && st != INIT_STARTING && st != INIT_STOPPING)
 		return init_ctx_start(ctx, r, d);
 	r->want = true;
+	record_stop(r, "restart");
 	return init_run_event(r, INIT_EV_RESTART, 0);
 }

@@ -91,7 +91,8 @@ init_svc_policy(struct init_svc *s, uint64_t now, int wstatus,
 	unsigned n;
 
 	*delay_ms = 0;
-	if (!failed_start && WIFEXITED(wstatus) &&
+	/* Permanent even when it exited before it was ready. */
+	if (WIFEXITED(wstatus) &&
 	    (WEXITSTATUS(wstatus) == EX_USAGE ||
 	     WEXITSTATUS(wstatus) == EX_CONFIG)) {
 		snprintf(s->why, sizeof(s->why),

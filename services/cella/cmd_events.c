@@ -1,0 +1,269 @@
+/*
+ * cmd_events: `cella events [--json]`, cella-init's measured event log.
+ * Every event is fetched with its exact bytes and the chain is recomputed
+ * here (head_n = SHA-384(head_{n-1} || SHA-384(event_n)), proto/evlog.md)
+ * before anything is printed as verified: exit 0 when it matches the head
+ * and length init reports, 1 when it does not.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+
+#include "common/buf.h"
+#include "common/cbor.h"
+#include "services/cella/cmd.h"
+#include "services/cella/ctl.h"
+
+int cella_cmd_events(int argc, char **argv); /* listed in cmd_table.c */
+
+#define EV_TIMEOUT_MS 10000
+#define EV_PAGE 1024
+#define EV_HASH 48
+
+struct chain {
+	uint8_t head[EV_HASH];
+	uint64_t n;
+	bool json, bad;
+	cJSON *events;
+};
+
+static cJSON *
+to_json(const cbor_item_t *it, int depth)
+{
+	char hex[2 * 8192 + 1];
+	cJSON *o;
+
+	if (depth > 16)
+		return cJSON_CreateNull();
+	switch (cbor_typeof(it)) {
+	case CBOR_TYPE_UINT:
+		return cJSON_CreateNumber((double)cbor_get_int(it));
+	case CBOR_TYPE_NEGINT:
+		return cJSON_CreateNumber(-1.0 - (double)cbor_get_int(it));
+	case CBOR_TYPE_BYTESTRING:
+		if (cbor_bytestring_length(it) > 8192)
+			return cJSON_CreateString("(bytes)");
+		cella_hex_encode(cbor_bytestring_handle(it),
+				 cbor_bytestring_length(it), hex, sizeof(hex));
+		return cJSON_CreateString(hex);
+	case CBOR_TYPE_STRING: {
+		size_t n = cbor_string_length(it) < 8192 ? cbor_string_length(it) : 8192;
+
+		memcpy(hex, cbor_string_handle(it), n);
+		hex[n] = '\0';
+		return cJSON_CreateString(hex);
+	}
+	case CBOR_TYPE_ARRAY:
+		o = cJSON_CreateArray();
+		for (size_t i = 0; i < cbor_array_size(it); i++)
+			cJSON_AddItemToArray(o, to_json(cbor_array_handle(it)[i],
+							depth + 1));
+		return o;
+	case CBOR_TYPE_MAP:
+		o = cJSON_CreateObject();
+		for (size_t i = 0; i < cbor_map_size(it); i++) {
+			struct cbor_pair p = cbor_map_handle(it)[i];
+			size_t n;
+
+			if (!cbor_isa_string(p.key))
+				continue;
+			n = cbor_string_length(p.key) < 255 ? cbor_string_length(p.key) : 255;
+			memcpy(hex, cbor_string_handle(p.key), n);
+			hex[n] = '\0';
+			cJSON_AddItemToObject(o, hex, to_json(p.value, depth + 1));
+		}
+		return o;
+	case CBOR_TYPE_FLOAT_CTRL:
+		if (cbor_float_get_width(it) == CBOR_FLOAT_0 &&
+		    (cbor_ctrl_value(it) == CBOR_CTRL_TRUE ||
+		     cbor_ctrl_value(it) == CBOR_CTRL_FALSE))
+			return cJSON_CreateBool(cbor_ctrl_value(it) == CBOR_CTRL_TRUE);
+		return cJSON_CreateNull();
+	default:
+		return cJSON_CreateNull();
+	}
+}
+
+static cJSON *
+decode_event(struct cella_span ev)
+{
+	static const struct cella_cbor_limits lim = {8192, 16, 4096, 8192};
+	cbor_item_t *it = NULL;
+	cJSON *o;
+
+	if (cella_cbor_load(ev.p, ev.n, &lim, &it, NULL) < 0)
+		return cJSON_CreateString("(undecodable)");
+	o = to_json(it, 0);
+	cbor_decref(&it);
+	return o;
+}
+
+static void
+print_event(struct chain *c, uint64_t index, cJSON *ev, const uint8_t *hash)
+{
+	char hexh[2 * EV_HASH + 1], *data;
+	cJSON *d = cJSON_GetObjectItem(ev, "data"), *t = cJSON_GetObjectItem(ev, "time");
+	time_t secs = (time_t)(cJSON_IsNumber(t) ? t->valuedouble / 1000 : 0);
+	char when[32];
+	struct tm tm;
+
+	cella_hex_encode(hash, EV_HASH, hexh, sizeof(hexh));
+	if (c->json) {
+		cJSON_AddStringToObject(ev, "hash", hexh);
+		cJSON_AddItemToArray(c->events, ev);
+		return;
+	}
+	gmtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	data = d ? cJSON_PrintUnformatted(d) : NULL;
+	printf("%5" PRIu64 "  %s  %-10s %-12s %s\n", index, when,
+	       cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type")),
+	       cJSON_GetStringValue(cJSON_GetObjectItem(ev, "source")),
+	       data ? data : "{}");
+	cJSON_free(data);
+	cJSON_Delete(ev);
+}
+
+/* Recompute one link; false (and c->bad) when init's values disagree. */
+static bool
+check_link(struct chain *c, const cbor_item_t *e)
+{
+	struct cella_span ev = {0}, hash = {0}, head = {0};
+	uint8_t h[EV_HASH], cat[2 * EV_HASH];
+	uint64_t index = UINT64_MAX;
+
+	(void)cella_cbor_get_uint(e, "index", UINT64_MAX, &index, NULL);
+	if (cella_cbor_get_bytes(e, "event", 1u << 20, &ev, NULL) < 0 ||
+	    cella_cbor_get_bytes(e, "hash", EV_HASH, &hash, NULL) < 0 ||
+	    cella_cbor_get_bytes(e, "head", EV_HASH, &head, NULL) < 0 ||
+	    index != c->n || hash.n != EV_HASH || head.n != EV_HASH ||
+	    EVP_Digest(ev.p, ev.n, h, NULL, EVP_sha384(), NULL) != 1)
+		goto bad;
+	memcpy(cat, c->head, EV_HASH);
+	memcpy(cat + EV_HASH, h, EV_HASH);
+	if (EVP_Digest(cat, sizeof(cat), c->head, NULL, EVP_sha384(), NULL) != 1 ||
+	    memcmp(h, hash.p, EV_HASH) != 0 || memcmp(c->head, head.p, EV_HASH) != 0)
+		goto bad;
+	print_event(c, index, decode_event(ev), h);
+	c->n++;
+	return true;
+bad:
+	fprintf(stderr, "cella events: the chain does not recompute at index %" PRIu64 "\n",
+		c->n);
+	c->bad = true;
+	return false;
+}
+
+static int
+page(struct cella_rpc_client *cli, struct chain *c, bool *more, struct cella_env *last)
+{
+	cbor_item_t *b = cbor_new_indefinite_map();
+	const cbor_item_t *evs;
+	int rv = EX_OSERR;
+
+	if (b == NULL || cella_cbor_put_uint(b, "from", c->n) < 0 ||
+	    cella_cbor_put_uint(b, "limit", EV_PAGE) < 0)
+		goto out;
+	cella_env_fini(last);
+	rv = cella_ctl_call("events", cli, CELLA_MSG_INIT_EVENTS, b,
+			    CELLA_MSG_INIT_EVENTS_REPLY, last);
+	if (rv != 0)
+		goto out;
+	evs = cella_cbor_map_get(last->body, "events");
+	for (size_t i = 0; evs && cbor_isa_array(evs) && i < cbor_array_size(evs); i++)
+		if (!check_link(c, cbor_array_handle(evs)[i]))
+			break;
+	*more = false;
+	(void)cella_cbor_get_bool(last->body, "more", more, NULL);
+	if (evs == NULL || cbor_array_size(evs) == 0)
+		*more = false;
+out:
+	if (b != NULL)
+		cbor_decref(&b);
+	return rv;
+}
+
+static int
+finish(struct chain *c, const struct cella_env *last)
+{
+	struct cella_span head = {0};
+	uint64_t length = 0;
+	char hex[2 * EV_HASH + 1];
+	cJSON *o;
+	char *s;
+
+	(void)cella_cbor_get_uint(last->body, "length", UINT64_MAX, &length, NULL);
+	(void)cella_cbor_get_bytes(last->body, "head", EV_HASH, &head, NULL);
+	if (!c->bad && (length != c->n || head.n != EV_HASH ||
+			memcmp(head.p, c->head, EV_HASH) != 0)) {
+		fprintf(stderr, "cella events: head or length differ from the recomputed chain\n");
+		c->bad = true;
+	}
+	cella_hex_encode(c->head, EV_HASH, hex, sizeof(hex));
+	if (!c->json) {
+		printf("length=%" PRIu64 " head=%s chain=%s\n", c->n, hex,
+		       c->bad ? "MISMATCH" : "verified");
+		return c->bad ? 1 : 0;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "length", (double)c->n);
+	cJSON_AddStringToObject(o, "head", hex);
+	cJSON_AddBoolToObject(o, "verified", !c->bad);
+	cJSON_AddItemToObject(o, "events", c->events);
+	c->events = NULL;
+	s = cJSON_Print(o);
+	if (s != NULL)
+		printf("%s\n", s);
+	cJSON_free(s);
+	cJSON_Delete(o);
+	return c->bad ? 1 : 0;
+}
+
+int
+cella_cmd_events(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"control", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct cella_rpc_client *cli = NULL;
+	struct cella_env last = {0};
+	struct chain c = {0};
+	const char *url = NULL;
+	bool more = true;
+	int ch, rv;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		switch (ch) {
+		case 'j': c.json = true; break;
+		case 'c': url = optarg; break;
+		case 'h':
+			printf("usage: cella events [--json] [--control URL]\n\n"
+			       "cella-init's measured event log, with the hash chain "
+			       "recomputed\n(exit 1 when it does not match).\n");
+			return 0;
+		default: return EX_USAGE;
+		}
+	}
+	if (optind != argc)
+		return EX_USAGE;
+	c.events = cJSON_CreateArray();
+	rv = cella_ctl_open("events", cella_ctl_url(url), EV_TIMEOUT_MS, &cli);
+	while (rv == 0 && more && !c.bad)
+		rv = page(cli, &c, &more, &last);
+	if (rv == 0)
+		rv = finish(&c, &last);
+	cella_env_fini(&last);
+	cJSON_Delete(c.events);
+	cella_rpc_client_free(cli);
+	return rv;
+}

@@ -1,0 +1,157 @@
+/*
+ * cmd_logs: `cella logs [-f] [-n N] SERVICE`, a service's captured output
+ * as cella-init keeps it: the bytes exactly as the service wrote them (a
+ * newline after each complete line, none after a partial one), stdout and
+ * stderr interleaved in the order they were read. -f follows with
+ * long-polls until interrupted. Lines the ring dropped before they could be
+ * read are reported on stderr.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "common/cbor.h"
+#include "services/cella/cmd.h"
+#include "services/cella/ctl.h"
+
+int cella_cmd_logs(int argc, char **argv); /* listed in cmd_table.c */
+
+#define LOGS_TIMEOUT_MS 10000
+#define LOGS_FOLLOW_MS 30000
+
+struct lopts {
+	const char *url, *service;
+	bool follow;
+	uint64_t tail;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: cella logs [-f] [-n N] [--control URL] SERVICE\n\n"
+		   "  -f, --follow    keep printing new lines\n"
+		   "  -n, --tail N    only the last N lines (default: all kept)\n"
+		   "  --control URL   cella-init's control API (default "
+		   "$CELLA_CONTROL or " CELLA_CTL_DEFAULT_URL ")\n");
+}
+
+/* Print a reply's lines; *next and *more for paging. */
+static void
+print_lines(const cbor_item_t *body, uint64_t *next, bool *more)
+{
+	const cbor_item_t *lines = cella_cbor_map_get(body, "lines");
+	size_t n = lines && cbor_isa_array(lines) ? cbor_array_size(lines) : 0;
+	bool dropped = false, partial;
+	struct cella_span data;
+
+	(void)cella_cbor_get_uint(body, "next", UINT64_MAX, next, NULL);
+	*more = false;
+	(void)cella_cbor_get_bool(body, "more", more, NULL);
+	(void)cella_cbor_get_bool(body, "dropped", &dropped, NULL);
+	if (dropped)
+		fprintf(stderr, "cella logs: older lines were dropped (ring full)\n");
+	for (size_t i = 0; i < n; i++) {
+		const cbor_item_t *l = cbor_array_handle(lines)[i];
+
+		partial = false;
+		(void)cella_cbor_get_bool(l, "partial", &partial, NULL);
+		if (cella_cbor_get_bytes(l, "data", 1u << 20, &data, NULL) < 0)
+			continue;
+		fwrite(data.p, 1, data.n, stdout);
+		if (!partial)
+			fputc('\n', stdout);
+	}
+	fflush(stdout);
+}
+
+static int
+request(struct cella_rpc_client *cli, const struct lopts *o, uint32_t type,
+	bool first, uint64_t after, uint64_t *next, bool *more)
+{
+	cbor_item_t *b = cbor_new_indefinite_map();
+	struct cella_env reply = {0};
+	int rv = EX_OSERR;
+
+	if (b == NULL || cella_cbor_put_text(b, "service", o->service) < 0)
+		goto out;
+	if (first ? cella_cbor_put_uint(b, "tail", o->tail) < 0
+		  : cella_cbor_put_uint(b, "after", after) < 0)
+		goto out;
+	if (type == CELLA_MSG_INIT_LOGS_FOLLOW &&
+	    cella_cbor_put_uint(b, "timeout_ms", LOGS_FOLLOW_MS) < 0)
+		goto out;
+	rv = cella_ctl_call("logs", cli, type, b, CELLA_MSG_INIT_LOGS_REPLY, &reply);
+	if (rv == 0) {
+		print_lines(reply.body, next, more);
+		cella_env_fini(&reply);
+	}
+out:
+	if (b != NULL)
+		cbor_decref(&b);
+	return rv;
+}
+
+static int
+parse(int argc, char **argv, struct lopts *o)
+{
+	static const struct option longs[] = {
+		{"follow", no_argument, NULL, 'f'},
+		{"tail", required_argument, NULL, 'n'},
+		{"control", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	char *end;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "fn:h", longs, NULL)) != -1) {
+		switch (ch) {
+		case 'f': o->follow = true; break;
+		case 'c': o->url = optarg; break;
+		case 'n':
+			o->tail = strtoull(optarg, &end, 10);
+			if (*end != '\0' || optarg[0] == '-') {
+				fprintf(stderr, "cella logs: -n: a count of lines\n");
+				return EX_USAGE;
+			}
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	o->service = argv[optind];
+	return 0;
+}
+
+int
+cella_cmd_logs(int argc, char **argv)
+{
+	struct cella_rpc_client *cli = NULL;
+	struct lopts o = {0};
+	uint64_t next = 0;
+	bool more = true;
+	int rv;
+
+	rv = parse(argc, argv, &o);
+	if (rv != 0)
+		return rv;
+	rv = cella_ctl_open("logs", cella_ctl_url(o.url),
+			    o.follow ? LOGS_FOLLOW_MS + 5000 : LOGS_TIMEOUT_MS, &cli);
+	if (rv == 0)
+		rv = request(cli, &o, CELLA_MSG_INIT_LOGS, true, 0, &next, &more);
+	while (rv == 0 && more)
+		rv = request(cli, &o, CELLA_MSG_INIT_LOGS, false, next, &next, &more);
+	while (rv == 0 && o.follow)
+		rv = request(cli, &o, CELLA_MSG_INIT_LOGS_FOLLOW, false, next,
+			     &next, &more);
+	cella_rpc_client_free(cli);
+	return rv;
+}
