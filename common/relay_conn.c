@@ -1,0 +1,555 @@
+/*
+ * relay_conn: one relayed connection. Two sides (0: the accepted client,
+ * 1: the target) and two directions (d reads side d and writes side !d).
+ * A direction holds at most one pipe (splice) or one buffer (copy) of bytes
+ * read but not yet written; while they cannot be written, its source is not
+ * read, which is the whole of the backpressure. Poll interest is recomputed
+ * from the directions' state after every event, so there is no other state
+ * to keep in sync.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/relay_int.h"
+
+/* Rounds of read+write per event before yielding to other connections. */
+#define PUMP_ROUNDS 16
+
+struct relay_side {
+	int fd;
+	uv_poll_t poll;
+	bool poll_init;
+	int events;
+	struct relay_conn *conn;
+};
+
+struct relay_dir {
+	int pipe[2]; /* splice mode, created on first use */
+	size_t pipe_cap;
+	uint8_t *buf; /* copy mode, allocated on first use */
+	size_t buf_cap, off;
+	size_t pending; /* read from the source, not yet written */
+	bool copy;	/* splice is not possible for this pair */
+	bool eof;	/* the source sent EOF */
+	bool shut;	/* the destination got SHUT_WR */
+	bool blocked;	/* the last write would have blocked */
+	uint64_t bytes;
+};
+
+enum conn_state {
+	CONN_RESOLVING,
+	CONN_CONNECTING,
+	CONN_RELAYING,
+	CONN_CLOSING,
+};
+
+struct relay_conn {
+	struct cella_relay *relay;
+	struct relay_rule *rule;
+	uint64_t id;
+	enum conn_state state;
+	struct relay_side side[2];
+	struct relay_dir dir[2];
+	uv_timer_t idle;
+	uv_getaddrinfo_t gai;
+	bool gai_pending;
+	unsigned handles;
+	uint64_t started, last_active;
+	LIST_ENTRY(relay_conn) link;
+};
+
+static void conn_poll_cb(uv_poll_t *h, int status, int events);
+static void conn_close(struct relay_conn *c, const char *reason, int err);
+static void conn_free(struct relay_conn *c);
+
+/* --- one direction ------------------------------------------------------ */
+
+static int
+dir_setup_pipe(struct relay_conn *c, struct relay_dir *dir)
+{
+	int sz;
+
+	if (pipe2(dir->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -errno;
+	/* A bigger pipe means fewer syscalls per byte; the default is fine. */
+	(void)fcntl(dir->pipe[1], F_SETPIPE_SZ,
+		    (int)c->relay->opts.pipe_bytes);
+	sz = fcntl(dir->pipe[1], F_GETPIPE_SZ);
+	dir->pipe_cap = sz > 0 ? (size_t)sz : 65536;
+	return 0;
+}
+
+static int
+dir_setup_buf(struct relay_conn *c, struct relay_dir *dir)
+{
+	dir->buf_cap = c->relay->opts.buf_bytes;
+	dir->buf = malloc(dir->buf_cap);
+	return dir->buf != NULL ? 0 : -ENOMEM;
+}
+
+static void
+dir_release(struct relay_dir *dir)
+{
+	for (int i = 0; i < 2; i++)
+		if (dir->pipe[i] >= 0) {
+			close(dir->pipe[i]);
+			dir->pipe[i] = -1;
+		}
+	free(dir->buf);
+	dir->buf = NULL;
+}
+
+/*
+ * Splice is refused (EINVAL) by some socket types; fall back to copying.
+ * Bytes already in the pipe move to the buffer first so none are lost.
+ */
+static int
+dir_to_copy(struct relay_conn *c, struct relay_dir *dir)
+{
+	ssize_t n;
+	int rv;
+
+	dir->copy = true;
+	if (dir->buf == NULL && (rv = dir_setup_buf(c, dir)) < 0)
+		return rv;
+	dir->off = 0;
+	if (dir->pending > 0) {
+		n = read(dir->pipe[0], dir->buf, dir->pending);
+		if (n != (ssize_t)dir->pending)
+			return -EIO;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (dir->pipe[i] >= 0)
+			close(dir->pipe[i]);
+		dir->pipe[i] = -1;
+	}
+	return 0;
+}
+
+/* Read from src into the empty pipe or buffer: >0, 0 at EOF, or -errno. */
+static ssize_t
+dir_read(struct relay_conn *c, struct relay_dir *dir, int src)
+{
+	ssize_t n;
+	int rv;
+
+	if (!dir->copy) {
+		if (dir->pipe[0] < 0 && (rv = dir_setup_pipe(c, dir)) < 0)
+			return rv;
+		n = splice(src, NULL, dir->pipe[1], NULL, dir->pipe_cap,
+			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n >= 0 || errno != EINVAL)
+			goto out;
+		if ((rv = dir_to_copy(c, dir)) < 0)
+			return rv;
+	}
+	if (dir->buf == NULL && (rv = dir_setup_buf(c, dir)) < 0)
+		return rv;
+	n = read(src, dir->buf, dir->buf_cap);
+	dir->off = 0;
+out:
+	if (n < 0)
+		return errno == EINTR ? -EAGAIN : -errno;
+	dir->pending = (size_t)n;
+	if (n > 0)
+		c->last_active = uv_now(c->relay->loop);
+	return n;
+}
+
+/* Write all pending bytes to dst: 0, -EAGAIN (blocked) or -errno. */
+static int
+dir_write(struct relay_conn *c, struct relay_dir *dir, int dst)
+{
+	ssize_t n;
+	int rv;
+
+	while (dir->pending > 0) {
+		if (!dir->copy) {
+			n = splice(dir->pipe[0], NULL, dst, NULL, dir->pending,
+				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			if (n < 0 && errno == EINVAL) {
+				if ((rv = dir_to_copy(c, dir)) < 0)
+					return rv;
+				continue;
+			}
+		} else {
+			n = send(dst, dir->buf + dir->off, dir->pending,
+				 MSG_NOSIGNAL);
+			if (n < 0 && errno == ENOTSOCK)
+				n = write(dst, dir->buf + dir->off,
+					  dir->pending);
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		dir->pending -= (size_t)n;
+		dir->off += (size_t)n;
+		dir->bytes += (uint64_t)n;
+		c->last_active = uv_now(c->relay->loop);
+	}
+	return 0;
+}
+
+/*
+ * Move bytes from side d to side !d until the source is empty, the
+ * destination is full, or PUMP_ROUNDS have passed (level-triggered polling
+ * brings us back). At EOF with nothing pending, half-close the destination.
+ */
+static int
+dir_pump(struct relay_conn *c, int d)
+{
+	struct relay_dir *dir = &c->dir[d];
+	int src = c->side[d].fd, dst = c->side[!d].fd;
+	ssize_t n;
+	int rv;
+
+	for (int round = 0; round < PUMP_ROUNDS; round++) {
+		rv = dir_write(c, dir, dst);
+		dir->blocked = rv == -EAGAIN;
+		if (dir->blocked)
+			return 0;
+		if (rv < 0)
+			return rv;
+		if (dir->eof)
+			break;
+		n = dir_read(c, dir, src);
+		if (n == -EAGAIN)
+			return 0;
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			dir->eof = true;
+	}
+	if (dir->eof && dir->pending == 0 && !dir->shut) {
+		(void)shutdown(dst, SHUT_WR);
+		dir->shut = true;
+		dir_release(dir);
+	}
+	return 0;
+}
+
+/* --- the connection ----------------------------------------------------- */
+
+static void
+side_watch(struct relay_side *s, int events)
+{
+	if (events == s->events || !s->poll_init)
+		return;
+	if (events != 0)
+		uv_poll_start(&s->poll, events, conn_poll_cb);
+	else
+		uv_poll_stop(&s->poll);
+	s->events = events;
+}
+
+/* Poll interest follows from the two directions' state. */
+static void
+conn_watch(struct relay_conn *c)
+{
+	for (int s = 0; s < 2; s++) {
+		int ev = 0;
+
+		if (!c->dir[s].eof && !c->dir[s].blocked)
+			ev |= UV_READABLE;
+		if (c->dir[!s].blocked)
+			ev |= UV_WRITABLE;
+		side_watch(&c->side[s], ev);
+	}
+}
+
+static void
+conn_pump(struct relay_conn *c, int d)
+{
+	int rv = dir_pump(c, d);
+
+	if (rv < 0) {
+		conn_close(c, rv == -ECONNRESET || rv == -EPIPE ? "reset"
+								: "error",
+			   rv);
+		return;
+	}
+	if (c->dir[0].shut && c->dir[1].shut) {
+		conn_close(c, "eof", 0);
+		return;
+	}
+	conn_watch(c);
+}
+
+static void
+conn_relaying(struct relay_conn *c)
+{
+	c->state = CONN_RELAYING;
+	c->side[1].events = 0;
+	conn_pump(c, 0);
+	if (c->state == CONN_RELAYING)
+		conn_pump(c, 1);
+}
+
+static void
+conn_poll_cb(uv_poll_t *h, int status, int events)
+{
+	struct relay_side *s = h->data;
+	struct relay_conn *c = s->conn;
+	int idx = s == &c->side[0] ? 0 : 1;
+
+	if (c->state == CONN_CLOSING)
+		return;
+	if (status < 0) {
+		conn_close(c, "error", status);
+		return;
+	}
+	if (c->state == CONN_CONNECTING) {
+		int rv = cella_addr_connect_result(s->fd);
+
+		if (rv < 0) {
+			c->relay->stats.failed++;
+			conn_close(c, "upstream", rv);
+			return;
+		}
+		uv_poll_stop(&s->poll);
+		conn_relaying(c);
+		return;
+	}
+	if (events & UV_READABLE)
+		conn_pump(c, idx);
+	if ((events & UV_WRITABLE) && c->state == CONN_RELAYING)
+		conn_pump(c, !idx);
+}
+
+/* Watch fd as side idx; takes ownership of fd (closed on failure). */
+static int
+side_open(struct relay_conn *c, int idx, int fd)
+{
+	struct relay_side *s = &c->side[idx];
+	int rv;
+
+	s->conn = c;
+	rv = uv_poll_init(c->relay->loop, &s->poll, fd);
+	if (rv < 0) {
+		close(fd);
+		return rv;
+	}
+	s->fd = fd;
+	s->poll.data = s;
+	s->poll_init = true;
+	c->handles++;
+	return 0;
+}
+
+static void
+conn_connect(struct relay_conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	int fd, one = 1, rv;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0) {
+		rv = -errno;
+		goto fail;
+	}
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((rv = side_open(c, 1, fd)) < 0)
+		goto fail;
+	if (connect(fd, sa, len) == 0) {
+		conn_relaying(c);
+		return;
+	}
+	rv = -errno;
+	if (rv != -EINPROGRESS && rv != -EAGAIN)
+		goto fail;
+	c->state = CONN_CONNECTING;
+	c->side[1].events = UV_WRITABLE;
+	uv_poll_start(&c->side[1].poll, UV_WRITABLE, conn_poll_cb);
+	return;
+fail:
+	c->relay->stats.failed++;
+	conn_close(c, "upstream", rv);
+}
+
+static void
+conn_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct relay_conn *c = req->data;
+
+	c->gai_pending = false;
+	if (c->state == CONN_CLOSING) {
+		/* conn_close cancelled us; the free waited for this callback. */
+		uv_freeaddrinfo(res);
+		if (c->handles == 0)
+			conn_free(c);
+		return;
+	}
+	if (status < 0 || res == NULL) {
+		c->relay->stats.failed++;
+		conn_close(c, "resolve", -EHOSTUNREACH);
+	} else {
+		conn_connect(c, res->ai_addr, res->ai_addrlen);
+	}
+	uv_freeaddrinfo(res);
+}
+
+static void
+conn_target(struct relay_conn *c)
+{
+	const struct cella_addr *t = &c->rule->target;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char port[8];
+	int rv;
+
+	rv = cella_addr_sockaddr(t, &ss, &len, NULL);
+	if (rv == 0) {
+		conn_connect(c, (struct sockaddr *)&ss, len);
+		return;
+	}
+	if (rv == -EAGAIN) {
+		snprintf(port, sizeof(port), "%u", t->port);
+		c->gai.data = c;
+		rv = uv_getaddrinfo(c->relay->loop, &c->gai, conn_resolved,
+				    t->host, port, &hints);
+		if (rv == 0) {
+			c->gai_pending = true;
+			return;
+		}
+	}
+	c->relay->stats.failed++;
+	conn_close(c, "upstream", rv < 0 ? rv : -EINVAL);
+}
+
+static void
+conn_idle_cb(uv_timer_t *t)
+{
+	struct relay_conn *c = t->data;
+	uint64_t now = uv_now(c->relay->loop);
+	uint64_t limit = c->relay->opts.idle_timeout_ms;
+
+	if (now - c->last_active >= limit) {
+		conn_close(c, "idle", -ETIMEDOUT);
+		return;
+	}
+	uv_timer_start(&c->idle, conn_idle_cb, limit - (now - c->last_active),
+		       0);
+}
+
+static void
+conn_free(struct relay_conn *c)
+{
+	struct cella_relay *r = c->relay;
+
+	for (int i = 0; i < 2; i++) {
+		if (c->side[i].fd >= 0)
+			close(c->side[i].fd);
+		dir_release(&c->dir[i]);
+	}
+	free(c);
+	relay_handle_closed(r);
+}
+
+static void
+conn_handle_closed(uv_handle_t *h)
+{
+	struct relay_conn *c = h->type == UV_POLL
+				       ? ((struct relay_side *)h->data)->conn
+				       : h->data;
+
+	if (--c->handles == 0 && !c->gai_pending)
+		conn_free(c);
+}
+
+static void
+conn_close(struct relay_conn *c, const char *reason, int err)
+{
+	struct cella_relay *r = c->relay;
+
+	if (c->state == CONN_CLOSING)
+		return;
+	c->state = CONN_CLOSING;
+	LIST_REMOVE(c, link);
+	r->stats.open--;
+	r->stats.closed++;
+	r->pending_closes++;
+	if (strcmp(reason, "upstream") == 0 || strcmp(reason, "resolve") == 0)
+		cella_log_warn("upstream_failed", "conn=%llu target=%s err=%s",
+			       (unsigned long long)c->id, c->rule->target_url,
+			       cella_errname(err));
+	cella_log_debug("conn_close",
+			"conn=%llu reason=%s up=%llu down=%llu ms=%llu err=%s",
+			(unsigned long long)c->id, reason,
+			(unsigned long long)c->dir[0].bytes,
+			(unsigned long long)c->dir[1].bytes,
+			(unsigned long long)(uv_now(r->loop) - c->started),
+			err < 0 ? cella_errname(err) : "-");
+	if (err < 0 && strcmp(reason, "reset") == 0) {
+		/* Pass the reset on rather than a clean EOF. */
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+		for (int i = 0; i < 2; i++)
+			if (c->side[i].fd >= 0)
+				(void)setsockopt(c->side[i].fd, SOL_SOCKET,
+						 SO_LINGER, &lg, sizeof(lg));
+	}
+	for (int i = 0; i < 2; i++)
+		if (c->side[i].poll_init)
+			uv_close((uv_handle_t *)&c->side[i].poll,
+				 conn_handle_closed);
+	uv_close((uv_handle_t *)&c->idle, conn_handle_closed);
+	if (c->gai_pending)
+		uv_cancel((uv_req_t *)&c->gai);
+	relay_conn_ended(r);
+}
+
+void
+relay_conn_start(struct relay_rule *rule, int fd)
+{
+	struct cella_relay *r = rule->relay;
+	struct relay_conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->relay = r;
+	c->rule = rule;
+	c->id = ++r->next_id;
+	c->started = c->last_active = uv_now(r->loop);
+	for (int i = 0; i < 2; i++) {
+		c->side[i].fd = -1;
+		c->dir[i].pipe[0] = c->dir[i].pipe[1] = -1;
+	}
+	c->state = CONN_RESOLVING;
+	LIST_INSERT_HEAD(&r->conns, c, link);
+	r->stats.open++;
+	r->stats.accepted++;
+	uv_timer_init(r->loop, &c->idle);
+	c->idle.data = c;
+	c->handles++;
+	cella_log_debug("conn_open", "conn=%llu rule=%s",
+			(unsigned long long)c->id, rule->listen_url);
+	if (side_open(c, 0, fd) < 0) {
+		conn_close(c, "error", -EIO);
+		return;
+	}
+	if (r->opts.idle_timeout_ms > 0)
+		uv_timer_start(&c->idle, conn_idle_cb, r->opts.idle_timeout_ms,
+			       0);
+	conn_target(c);
+}
+
+void
+relay_conn_abort(struct relay_conn *c)
+{
+	conn_close(c, "shutdown", 0);
+}

@@ -1,0 +1,152 @@
+/*
+ * cella-pf-proxy: vsock/TCP/unix port forwarding. This first cut relays
+ * plain byte streams by rule (--forward LISTEN=TARGET); the attested TLS
+ * bridge and the transparent modes build on the same relay later.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/ready.h"
+#include "services/pf-proxy/pfp.h"
+
+static const char usage_text[] =
+	"usage: cella-pf-proxy --forward LISTEN=TARGET [--forward ...]\n"
+	"                      [--max-conns N] [--idle-timeout S]\n"
+	"                      [--drain-timeout S] [--ready-fd N] [-v]\n"
+	"\n"
+	"Relays every connection accepted on LISTEN to a new connection to\n"
+	"TARGET, both ways, until both directions end. Addresses:\n"
+	"  ipc:///path  unix:///path  abstract://name\n"
+	"  tcp://HOST:PORT  tcp://[IPv6]:PORT  vsock://CID:PORT  vsock://any:PORT\n"
+	"With CELLA_VSOCK_DIR set, vsock://CID:PORT is the unix socket\n"
+	"$CELLA_VSOCK_DIR/CID_PORT and vsock://any uses CELLA_VSOCK_CID.\n"
+	"\n"
+	"  --forward LISTEN=TARGET  a rule (repeatable, at most 64)\n"
+	"  --max-conns N            open connections at most (default 4096);\n"
+	"                           more are accepted and closed at once\n"
+	"  --idle-timeout S         close a connection idle S seconds (0: never)\n"
+	"  --drain-timeout S        on SIGTERM, let open connections finish for\n"
+	"                           S seconds (default 10), then close them\n"
+	"  --check                  validate the rules and exit\n"
+	"  --ready-fd N             write one line to fd N once listening\n"
+	"  -v                       more logging (repeatable)\n"
+	"  -h, --help               this text\n"
+	"\n"
+	"Example: cella-pf-proxy --forward tcp://127.0.0.1:8443=vsock://16:8443\n";
+
+static int
+usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "cella-pf-proxy: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n(try --help)\n");
+	return EX_USAGE;
+}
+
+/* Whole seconds, 0..max. */
+static int
+parse_seconds(const char *arg, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (arg[0] < '0' || arg[0] > '9')
+		return -1;
+	v = strtoull(arg, &end, 10);
+	if (*end != '\0' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+check_rule(char *arg, struct pfp_opts *o)
+{
+	struct cella_addr a;
+	struct cella_diag d;
+	struct pfp_rule *r;
+
+	if (o->nrules == PFP_RULES_MAX)
+		return usage_error("more than %s rules", "64");
+	r = &o->rules[o->nrules];
+	if (pfp_rule_parse(arg, r, &d) < 0 ||
+	    cella_addr_parse(r->listen, &a, &d) < 0 ||
+	    cella_addr_parse(r->target, &a, &d) < 0)
+		return usage_error("%s", d.msg);
+	o->nrules++;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"forward", required_argument, NULL, 'f'},
+		{"max-conns", required_argument, NULL, 'm'},
+		{"idle-timeout", required_argument, NULL, 'i'},
+		{"drain-timeout", required_argument, NULL, 'D'},
+		{"ready-fd", required_argument, NULL, 'r'},
+		{"check", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct pfp_opts o = {.ready_fd = -1, .drain_timeout_ms = 10000};
+	uint64_t v;
+	int ch, rv, check = 0;
+
+	cella_log_init("pf-proxy", CELLA_LOG_INFO);
+	while ((ch = getopt_long(argc, argv, "vhn", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			if ((rv = check_rule(optarg, &o)) != 0)
+				return rv;
+			break;
+		case 'm':
+			if (parse_seconds(optarg, 1000000, &v) < 0 || v == 0)
+				return usage_error("bad --max-conns '%s' "
+						   "(1-1000000)", optarg);
+			o.relay.max_conns = (unsigned)v;
+			break;
+		case 'i':
+			if (parse_seconds(optarg, 86400 * 365, &v) < 0)
+				return usage_error("bad --idle-timeout '%s' "
+						   "(seconds)", optarg);
+			o.relay.idle_timeout_ms = v * 1000;
+			break;
+		case 'D':
+			if (parse_seconds(optarg, 3600, &v) < 0)
+				return usage_error("bad --drain-timeout '%s' "
+						   "(0-3600 seconds)", optarg);
+			o.drain_timeout_ms = v * 1000;
+			break;
+		case 'r':
+			if ((o.ready_fd = cella_ready_parse(optarg)) < 0)
+				return usage_error("bad --ready-fd '%s' (an "
+						   "open descriptor)", optarg);
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			cella_log_verbose();
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			return usage_error("%s", "bad option");
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (o.nrules == 0)
+		return usage_error("%s", "no --forward rule given");
+	if (check)
+		return 0;
+	return pfp_run(&o);
+}
