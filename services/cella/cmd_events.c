@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
@@ -105,9 +106,10 @@ decode_event(struct cella_span ev)
 }
 
 static void
-print_event(struct chain *c, uint64_t index, cJSON *ev, const uint8_t *hash)
+print_event(struct chain *c, uint64_t index, cJSON *ev, const uint8_t *hash,
+	    struct cella_span raw)
 {
-	char hexh[2 * EV_HASH + 1], *data;
+	char hexh[2 * EV_HASH + 1], *data, *hexraw;
 	cJSON *d = cJSON_GetObjectItem(ev, "data"), *t = cJSON_GetObjectItem(ev, "time");
 	time_t secs = (time_t)(cJSON_IsNumber(t) ? t->valuedouble / 1000 : 0);
 	char when[32];
@@ -115,6 +117,13 @@ print_event(struct chain *c, uint64_t index, cJSON *ev, const uint8_t *hash)
 
 	cella_hex_encode(hash, EV_HASH, hexh, sizeof(hexh));
 	if (c->json) {
+		/* The exact bytes, so that a verifier recomputes the chain. */
+		hexraw = malloc(2 * raw.n + 1);
+		if (hexraw != NULL) {
+			cella_hex_encode(raw.p, raw.n, hexraw, 2 * raw.n + 1);
+			cJSON_AddStringToObject(ev, "cbor", hexraw);
+			free(hexraw);
+		}
 		cJSON_AddStringToObject(ev, "hash", hexh);
 		cJSON_AddItemToArray(c->events, ev);
 		return;
@@ -150,7 +159,7 @@ check_link(struct chain *c, const cbor_item_t *e)
 	if (EVP_Digest(cat, sizeof(cat), c->head, NULL, EVP_sha384(), NULL) != 1 ||
 	    memcmp(h, hash.p, EV_HASH) != 0 || memcmp(c->head, head.p, EV_HASH) != 0)
 		goto bad;
-	print_event(c, index, decode_event(ev), h);
+	print_event(c, index, decode_event(ev), h, ev);
 	c->n++;
 	return true;
 bad:

@@ -14,6 +14,9 @@
 #   svc_state NAME / svc_pid NAME
 #   wait_for SECONDS CMD...     poll CMD (every 20 ms) until it succeeds
 #   init_zombies                zombies whose parent is cella-init
+#   host_pid NSPID              pid outside of cella-init's child NSPID
+#   log_gap_ms A B              ms from log line matching A to next B
+#   $INIT_CLEANUP_EXTRA         shell code the exit trap also runs
 SVCTOOL=$B/tests/tools/svctool
 CELLA=$B/services/cella/cella # for sh -c, where ctl is not defined
 export CELLA_CONTROL="ipc://$T/init.sock"
@@ -31,6 +34,7 @@ init_cleanup() {
 		done
 		kill -KILL "$INIT_PID" 2>/dev/null
 	fi
+	eval "${INIT_CLEANUP_EXTRA:-}"
 }
 trap 'rc=$?; init_cleanup; (exit $rc); lib_cleanup' EXIT
 
@@ -55,6 +59,7 @@ EOF
 }
 
 init_start() {
+	rm -f "$T/init.ready"
 	start init unshare --pid --fork --mount-proc "$@" \
 		"$B/services/init/cella-init" --config "$T/init.yaml"
 	INIT_PID=$(tr -d ' ' <"/proc/$PID_init/task/$PID_init/children")

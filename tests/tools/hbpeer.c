@@ -2,7 +2,7 @@
  * hbpeer: the parent's side of the Nitro boot heartbeat, for tests: listen
  * on a unix socket (the emulated vsock://3:9000 is $CELLA_VSOCK_DIR/3_9000),
  * signal readiness, accept one connection, read one byte, echo it back
- * (or --reply BYTE instead), print the byte in hex to stdout and exit 0.
+ * (or --reply BYTE instead), report the byte on stderr and exit 0.
  *
  *   hbpeer PATH [--reply HEX] --ready-fd N
  */
@@ -39,8 +39,7 @@ main(int argc, char **argv)
 	fd = accept(lfd, NULL, NULL);
 	if (fd < 0 || read(fd, &b, 1) != 1)
 		return 74;
-	printf("%02x\n", b);
-	fflush(stdout);
+	fprintf(stderr, "hbpeer: got %02x\n", b);
 	if (reply >= 0)
 		b = (unsigned char)reply;
 	if (write(fd, &b, 1) != 1)
