@@ -463,6 +463,10 @@ cella_addr_connect(const struct cella_addr *a, int *pending,
 		*pending = fd;
 		return rv;
 	}
+	/* An emulated vsock port nobody listens on is a missing file; real
+	 * vsock says the connection was refused, and so do we. */
+	if (rv == -ENOENT && a->kind == CELLA_ADDR_VSOCK)
+		rv = -ECONNREFUSED;
 	close(fd);
 	return cella_diag_set(d, rv, "%s: cannot connect: %s", url,
 			      strerror(-rv));

@@ -1,14 +1,157 @@
 /*
  * nngio: URL dispatch for nng sockets. ipc://, abstract:// and tcp:// are
- * handed to nng as they are; vsock:// goes through a private relay thread.
+ * handed to nng as they are. vsock:// goes through a relay on a private
+ * thread (one per process, started on first use): nng itself only ever sees
+ * a private abstract socket, and the relay joins each of its connections to
+ * a vsock connection, byte for byte.
  */
 #include "common/nngio.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/addr.h"
+#include "common/log.h"
+#include "common/relay.h"
+
+#define PROBE_TIMEOUT_MS 5000
+
+/* The relay thread and the one request it is asked to carry out. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool running;
+	uv_loop_t loop;
+	uv_async_t wake;
+	struct cella_relay *relay;
+	unsigned seq;
+	/* request: add a rule (listen, target), or stop */
+	const char *listen, *target;
+	bool stop, busy, done;
+	int rv;
+	struct cella_diag diag;
+} g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void
+relay_closed(void *arg)
+{
+	(void)arg;
+	uv_close((uv_handle_t *)&g.wake, NULL);
+}
+
+static void
+relay_wake(uv_async_t *h)
+{
+	(void)h;
+	pthread_mutex_lock(&g.mu);
+	if (g.busy && !g.done) {
+		if (g.stop) {
+			cella_relay_close(g.relay, relay_closed, NULL);
+			g.relay = NULL;
+			g.rv = 0;
+		} else {
+			g.rv = cella_relay_add(g.relay, g.listen, g.target,
+					       &g.diag);
+		}
+		g.done = true;
+		pthread_cond_broadcast(&g.cv);
+	}
+	pthread_mutex_unlock(&g.mu);
+}
+
+static void *
+relay_main(void *arg)
+{
+	sigset_t set;
+
+	(void)arg;
+	/* A splice to a closed peer raises SIGPIPE on this thread: keep it
+	 * pending here instead of killing the process. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	uv_run(&g.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&g.loop);
+	return NULL;
+}
+
+/* Start the thread once; caller holds g.mu. */
+static int
+relay_start_locked(void)
+{
+	struct cella_relay_opts o = {.quiet = true};
+	int rv;
+
+	if (g.running)
+		return 0;
+	if ((rv = uv_loop_init(&g.loop)) < 0)
+		return rv;
+	if ((rv = cella_relay_new(&g.loop, &o, &g.relay)) < 0)
+		goto fail_loop;
+	if ((rv = uv_async_init(&g.loop, &g.wake, relay_wake)) < 0)
+		goto fail_relay;
+	if ((rv = -pthread_create(&g.thread, NULL, relay_main, NULL)) < 0)
+		goto fail_relay;
+	cella_relay_raise_nofile();
+	g.running = true;
+	return 0;
+fail_relay:
+	cella_relay_close(g.relay, NULL, NULL);
+	g.relay = NULL;
+fail_loop:
+	uv_run(&g.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&g.loop);
+	return rv;
+}
+
+/* Ask the relay thread to do one thing and wait for it. */
+static int
+relay_call(const char *listen, const char *target, bool stop,
+	   struct cella_diag *d)
+{
+	int rv;
+
+	pthread_mutex_lock(&g.mu);
+	while (g.busy)
+		pthread_cond_wait(&g.cv, &g.mu);
+	if ((rv = relay_start_locked()) < 0) {
+		pthread_mutex_unlock(&g.mu);
+		return cella_diag_set(d, rv, "cannot start the vsock relay: %s",
+				      uv_strerror(rv));
+	}
+	g.busy = true;
+	g.done = false;
+	g.listen = listen;
+	g.target = target;
+	g.stop = stop;
+	uv_async_send(&g.wake);
+	while (!g.done)
+		pthread_cond_wait(&g.cv, &g.mu);
+	rv = g.rv;
+	if (rv < 0 && d != NULL)
+		*d = g.diag;
+	g.busy = false;
+	pthread_cond_broadcast(&g.cv);
+	pthread_mutex_unlock(&g.mu);
+	return rv;
+}
+
+/* A private name nobody else can guess or reuse. */
+static void
+private_url(char *buf, size_t len)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&g.mu);
+	n = ++g.seq;
+	pthread_mutex_unlock(&g.mu);
+	snprintf(buf, len, "abstract://cella-nng-%d-%u", (int)getpid(), n);
+}
 
 static int
 nng_url_for(const char *url, struct cella_addr *a, struct cella_diag *d)
@@ -29,16 +172,25 @@ int
 cella_nng_listen(nng_socket s, const char *url, struct cella_diag *d)
 {
 	struct cella_addr a;
+	nng_listener l;
+	char inner[64];
+	const char *nurl = url;
 	int rv;
 
 	if ((rv = nng_url_for(url, &a, d)) < 0)
 		return rv;
-	if (a.kind == CELLA_ADDR_VSOCK)
-		return cella_diag_set(d, -ENOTSUP, "%s: vsock not yet", url);
-	rv = cella_err_nng(nng_listen(s, url, NULL, 0));
+	if (a.kind == CELLA_ADDR_VSOCK) {
+		private_url(inner, sizeof(inner));
+		nurl = inner;
+	}
+	rv = cella_err_nng(nng_listen(s, nurl, &l, 0));
 	if (rv < 0)
 		return cella_diag_set(d, rv, "%s: cannot listen: %s", url,
 				      cella_strerror(rv));
+	if (nurl != url && (rv = relay_call(url, inner, false, d)) < 0) {
+		nng_listener_close(l);
+		return rv;
+	}
 	return 0;
 }
 
@@ -46,13 +198,28 @@ int
 cella_nng_dial(nng_socket s, const char *url, bool block, struct cella_diag *d)
 {
 	struct cella_addr a;
-	int rv;
+	char inner[64];
+	const char *nurl = url;
+	int rv, fd;
 
 	if ((rv = nng_url_for(url, &a, d)) < 0)
 		return rv;
-	if (a.kind == CELLA_ADDR_VSOCK)
-		return cella_diag_set(d, -ENOTSUP, "%s: vsock not yet", url);
-	rv = cella_err_nng(nng_dial(s, url, NULL, block ? 0 : NNG_FLAG_NONBLOCK));
+	if (a.kind == CELLA_ADDR_VSOCK) {
+		private_url(inner, sizeof(inner));
+		nurl = inner;
+		if ((rv = relay_call(inner, url, false, d)) < 0)
+			return rv;
+		/* nng reaches our relay at once; whether the vsock peer is
+		 * there is only known by trying it. */
+		if (block) {
+			fd = cella_addr_connect_wait(&a, PROBE_TIMEOUT_MS, d);
+			if (fd < 0)
+				return cella_diag_set(d, fd, "%s: cannot dial: %s",
+						      url, cella_strerror(fd));
+			close(fd);
+		}
+	}
+	rv = cella_err_nng(nng_dial(s, nurl, NULL, block ? 0 : NNG_FLAG_NONBLOCK));
 	if (rv < 0)
 		return cella_diag_set(d, rv, "%s: cannot dial: %s", url,
 				      cella_strerror(rv));
@@ -62,4 +229,15 @@ cella_nng_dial(nng_socket s, const char *url, bool block, struct cella_diag *d)
 void
 cella_nng_shutdown(void)
 {
+	pthread_mutex_lock(&g.mu);
+	if (!g.running) {
+		pthread_mutex_unlock(&g.mu);
+		return;
+	}
+	pthread_mutex_unlock(&g.mu);
+	relay_call(NULL, NULL, true, NULL);
+	pthread_join(g.thread, NULL);
+	pthread_mutex_lock(&g.mu);
+	g.running = false;
+	pthread_mutex_unlock(&g.mu);
 }

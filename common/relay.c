@@ -128,8 +128,12 @@ cella_relay_add(struct cella_relay *r, const char *listen_url,
 	rule->listening = true;
 	uv_poll_start(&rule->lpoll, UV_READABLE, rule_accept_cb);
 	LIST_INSERT_HEAD(&r->rules, rule, link);
-	cella_log_info("listen", "addr=%s target=%s", rule->listen_url,
-		       rule->target_url);
+	if (r->opts.quiet)
+		cella_log_debug("listen", "addr=%s target=%s", rule->listen_url,
+				rule->target_url);
+	else
+		cella_log_info("listen", "addr=%s target=%s", rule->listen_url,
+			       rule->target_url);
 	return 0;
 fail:
 	free(rule);

@@ -22,6 +22,7 @@
 #ifndef CELLA_RELAY_H
 #define CELLA_RELAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -33,6 +34,8 @@ struct cella_relay_opts {
 	uint64_t idle_timeout_ms; /* 0: none */
 	size_t pipe_bytes;	  /* splice pipe per direction; 0: default */
 	size_t buf_bytes;	  /* copy buffer per direction; 0: default */
+	bool quiet;		  /* listeners logged at debug level only */
+	bool copy;		  /* never splice (tests; TLS endpoints) */
 };
 
 #define CELLA_RELAY_MAX_CONNS 4096

@@ -528,6 +528,7 @@ relay_conn_start(struct relay_rule *rule, int fd)
 	for (int i = 0; i < 2; i++) {
 		c->side[i].fd = -1;
 		c->dir[i].pipe[0] = c->dir[i].pipe[1] = -1;
+		c->dir[i].copy = r->opts.copy;
 	}
 	c->state = CONN_RESOLVING;
 	LIST_INSERT_HEAD(&r->conns, c, link);

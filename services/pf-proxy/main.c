@@ -95,7 +95,9 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct pfp_opts o = {.ready_fd = -1, .drain_timeout_ms = 10000};
+	struct pfp_opts o = {.ready_fd = -1,
+			     .drain_timeout_ms = 10000,
+			     .relay = {.max_conns = CELLA_RELAY_MAX_CONNS}};
 	uint64_t v;
 	int ch, rv, check = 0;
 

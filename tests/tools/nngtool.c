@@ -1,0 +1,97 @@
+/*
+ * nngtool: raw nng REQ/REP peers opened through common/nngio, so tests can
+ * show that nng's own framing crosses (emulated) vsock unchanged, through
+ * cella-pf-proxy or through nngio's private relay.
+ *
+ *   nngtool rep URL [--ready-fd N]   answer every request with "re:" + it
+ *   nngtool req URL COUNT SIZE       COUNT requests of SIZE bytes, each
+ *                                    reply checked; prints "ok COUNT"
+ */
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/nngio.h"
+#include "common/ready.h"
+
+static int
+fail(const char *what, const char *why)
+{
+	fprintf(stderr, "nngtool: %s: %s\n", what, why);
+	return 1;
+}
+
+static int
+run_rep(const char *url, int ready_fd)
+{
+	nng_socket s;
+	struct cella_diag d;
+	int rv;
+
+	if ((rv = nng_rep0_open(&s)) != 0)
+		return fail("rep", nng_strerror(rv));
+	if (cella_nng_listen(s, url, &d) < 0)
+		return fail("listen", d.msg);
+	cella_ready_notify(ready_fd);
+	for (;;) {
+		nng_msg *m;
+
+		if ((rv = nng_recvmsg(s, &m, 0)) != 0)
+			return fail("recv", nng_strerror(rv));
+		if ((rv = nng_msg_insert(m, "re:", 3)) != 0 ||
+		    (rv = nng_sendmsg(s, m, 0)) != 0)
+			return fail("send", nng_strerror(rv));
+	}
+}
+
+static int
+run_req(const char *url, long count, long size)
+{
+	nng_socket s;
+	struct cella_diag d;
+	char *buf = malloc((size_t)size + 3);
+	int rv;
+
+	if ((rv = nng_req0_open(&s)) != 0)
+		return fail("req", nng_strerror(rv));
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 10000);
+	if (cella_nng_dial(s, url, true, &d) < 0)
+		return fail("dial", d.msg);
+	for (long i = 0; i < count; i++) {
+		char *reply = NULL;
+		size_t len = 0;
+
+		for (long j = 0; j < size; j++)
+			buf[j] = (char)('a' + (i + j) % 26);
+		if ((rv = nng_send(s, buf, (size_t)size, 0)) != 0)
+			return fail("send", nng_strerror(rv));
+		if ((rv = nng_recv(s, &reply, &len, NNG_FLAG_ALLOC)) != 0)
+			return fail("recv", nng_strerror(rv));
+		if (len != (size_t)size + 3 || memcmp(reply, "re:", 3) != 0 ||
+		    memcmp(reply + 3, buf, (size_t)size) != 0)
+			return fail("reply", "does not match the request");
+		nng_free(reply, len);
+	}
+	printf("ok %ld\n", count);
+	nng_close(s);
+	cella_nng_shutdown();
+	free(buf);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc >= 3 && strcmp(argv[1], "rep") == 0)
+		return run_rep(argv[2], argc == 5 ? atoi(argv[4]) : -1);
+	if (argc == 5 && strcmp(argv[1], "req") == 0)
+		return run_req(argv[2], atol(argv[3]), atol(argv[4]));
+	fprintf(stderr, "usage: nngtool rep URL [--ready-fd N] | "
+			"nngtool req URL COUNT SIZE\n");
+	return 64;
+}
