@@ -6,6 +6,7 @@
  * final sweep, power off or exit 0. As PID 1 it never exits on an error:
  * it logs and takes the shutdown path.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,19 @@ parse_flags(int argc, char **argv, struct init_opts *o)
 	return 0;
 }
 
+/*
+ * A kernel may start PID 1 with 0, 1 or 2 closed; a pipe or socket opened
+ * later would take the number and receive stray output. Fill the gaps.
+ */
+static void
+std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 &&
+		    open(fd == 0 ? "/dev/null" : "/dev/console", O_RDWR) < 0)
+			(void)open("/dev/null", O_RDWR);
+}
+
 static void
 boot_duties(const struct init_conf *c)
 {
@@ -158,12 +172,15 @@ main(int argc, char **argv)
 	int rv;
 
 	init_signals_block(&set);
+	std_fds();
 	cella_log_init("init", CELLA_LOG_INFO);
 	rv = parse_flags(argc, argv, &o);
 	if (rv == 0 && init_conf_load(o.config, o.print ? stdout : NULL, &conf,
 				      &d) < 0) {
-		fprintf(stderr, "cella-init: %s\n", d.msg);
-		cella_log_error("config_failed", "msg=%s", cella_q(d.msg));
+		if (o.check || o.print)
+			fprintf(stderr, "cella-init: %s\n", d.msg);
+		else
+			cella_log_error("config_failed", "msg=%s", cella_q(d.msg));
 		rv = EX_CONFIG;
 	}
 	if (rv != 0 || o.check || o.print) {
