@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static int parse_path(const char *rest, struct cella_addr *a,
@@ -483,6 +484,23 @@ cella_addr_connect_result(int fd)
 	return -err;
 }
 
+/* Connect, waiting out a full unix backlog (EAGAIN) until the deadline. */
+static int
+connect_retrying(const struct cella_addr *a, int *pending, int timeout_ms,
+		 struct cella_diag *d)
+{
+	struct timespec pause = {0, 10 * 1000 * 1000};
+	int rv;
+
+	for (int waited = 0;; waited += 10) {
+		rv = cella_addr_connect(a, pending, d);
+		if (rv != -EAGAIN || !cella_addr_is_local(a) ||
+		    waited >= timeout_ms)
+			return rv;
+		nanosleep(&pause, NULL);
+	}
+}
+
 int
 cella_addr_connect_wait(const struct cella_addr *a, int timeout_ms,
 			struct cella_diag *d)
@@ -490,7 +508,7 @@ cella_addr_connect_wait(const struct cella_addr *a, int timeout_ms,
 	struct pollfd pfd;
 	int fd = -1, rv;
 
-	rv = cella_addr_connect(a, &fd, d);
+	rv = connect_retrying(a, &fd, timeout_ms, d);
 	if (rv >= 0) {
 		fd = rv;
 		goto blocking;

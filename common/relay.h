@@ -32,14 +32,14 @@
 struct cella_relay_opts {
 	unsigned max_conns;	  /* 0: CELLA_RELAY_MAX_CONNS */
 	uint64_t idle_timeout_ms; /* 0: none */
-	size_t pipe_bytes;	  /* splice pipe per direction; 0: default */
+	size_t pipe_bytes;	  /* a splice pipe grows up to this; 0: default */
 	size_t buf_bytes;	  /* copy buffer per direction; 0: default */
 	bool quiet;		  /* listeners logged at debug level only */
 	bool copy;		  /* never splice (tests; TLS endpoints) */
 };
 
 #define CELLA_RELAY_MAX_CONNS 4096
-#define CELLA_RELAY_PIPE_BYTES (256u << 10)
+#define CELLA_RELAY_PIPE_BYTES (1u << 20)
 #define CELLA_RELAY_BUF_BYTES (256u << 10)
 
 struct cella_relay_stats {

@@ -23,6 +23,10 @@
 
 /* Rounds of read+write per event before yielding to other connections. */
 #define PUMP_ROUNDS 16
+/* A unix listener with a full backlog refuses with EAGAIN instead of
+ * queueing us: try again every 10 ms, for a second at most. */
+#define RETRY_MS 10
+#define RETRY_MAX 100
 
 struct relay_side {
 	int fd;
@@ -42,6 +46,8 @@ struct relay_dir {
 	bool eof;	/* the source sent EOF */
 	bool shut;	/* the destination got SHUT_WR */
 	bool blocked;	/* the last write would have blocked */
+	bool grow;	/* the last read filled the pipe */
+	unsigned full_reads;
 	uint64_t bytes;
 };
 
@@ -60,6 +66,11 @@ struct relay_conn {
 	struct relay_side side[2];
 	struct relay_dir dir[2];
 	uv_timer_t idle;
+	uv_timer_t retry; /* a unix target's backlog was full */
+	bool retry_init;
+	unsigned retries;
+	struct sockaddr_storage target;
+	socklen_t target_len;
 	uv_getaddrinfo_t gai;
 	bool gai_pending;
 	unsigned handles;
@@ -74,18 +85,39 @@ static void conn_free(struct relay_conn *c);
 /* --- one direction ------------------------------------------------------ */
 
 static int
-dir_setup_pipe(struct relay_conn *c, struct relay_dir *dir)
+dir_setup_pipe(struct relay_dir *dir)
 {
 	int sz;
 
 	if (pipe2(dir->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -errno;
-	/* A bigger pipe means fewer syscalls per byte; the default is fine. */
-	(void)fcntl(dir->pipe[1], F_SETPIPE_SZ,
-		    (int)c->relay->opts.pipe_bytes);
 	sz = fcntl(dir->pipe[1], F_GETPIPE_SZ);
 	dir->pipe_cap = sz > 0 ? (size_t)sz : 65536;
 	return 0;
+}
+
+/*
+ * Pipes start at the kernel's default size. A direction that keeps filling
+ * its pipe is a bulk transfer: give it a bigger pipe (fewer syscalls per
+ * byte) up to pipe_bytes. Interactive and idle connections never pay for
+ * big pipes, which also count against the user's pipe page limit.
+ */
+static void
+dir_grow_pipe(struct relay_conn *c, struct relay_dir *dir)
+{
+	size_t max = c->relay->opts.pipe_bytes;
+	int sz;
+
+	if (dir->pipe_cap >= max || ++dir->full_reads < 4)
+		return;
+	dir->full_reads = 0;
+	sz = fcntl(dir->pipe[1], F_SETPIPE_SZ, (int)(dir->pipe_cap * 4 > max
+							 ? max
+							 : dir->pipe_cap * 4));
+	if (sz > 0)
+		dir->pipe_cap = (size_t)sz;
+	else
+		dir->pipe_cap = max; /* refused (limits): stop asking */
 }
 
 static int
@@ -143,10 +175,12 @@ dir_read(struct relay_conn *c, struct relay_dir *dir, int src)
 	int rv;
 
 	if (!dir->copy) {
-		if (dir->pipe[0] < 0 && (rv = dir_setup_pipe(c, dir)) < 0)
+		if (dir->pipe[0] < 0 && (rv = dir_setup_pipe(dir)) < 0)
 			return rv;
 		n = splice(src, NULL, dir->pipe[1], NULL, dir->pipe_cap,
 			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n == (ssize_t)dir->pipe_cap)
+			dir->grow = true;
 		if (n >= 0 || errno != EINVAL)
 			goto out;
 		if ((rv = dir_to_copy(c, dir)) < 0)
@@ -197,6 +231,12 @@ dir_write(struct relay_conn *c, struct relay_dir *dir, int dst)
 		dir->off += (size_t)n;
 		dir->bytes += (uint64_t)n;
 		c->last_active = uv_now(c->relay->loop);
+	}
+	if (dir->grow) {
+		/* The pipe is empty now: the only moment it may be resized
+		 * without the kernel refusing a shrink below its contents. */
+		dir->grow = false;
+		dir_grow_pipe(c, dir);
 	}
 	return 0;
 }
@@ -347,10 +387,36 @@ side_open(struct relay_conn *c, int idx, int fd)
 	return 0;
 }
 
+static void conn_connect(struct relay_conn *c);
+
 static void
-conn_connect(struct relay_conn *c, const struct sockaddr *sa, socklen_t len)
+conn_retry_cb(uv_timer_t *t)
 {
+	conn_connect(t->data);
+}
+
+/* Schedule another connect attempt; false when out of attempts. */
+static bool
+conn_retry(struct relay_conn *c)
+{
+	if (c->retries++ >= RETRY_MAX)
+		return false;
+	if (!c->retry_init) {
+		uv_timer_init(c->relay->loop, &c->retry);
+		c->retry.data = c;
+		c->retry_init = true;
+		c->handles++;
+	}
+	uv_timer_start(&c->retry, conn_retry_cb, RETRY_MS, 0);
+	return true;
+}
+
+static void
+conn_connect(struct relay_conn *c)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&c->target;
 	int fd, one = 1, rv;
+	bool connected;
 
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);
@@ -360,15 +426,24 @@ conn_connect(struct relay_conn *c, const struct sockaddr *sa, socklen_t len)
 	}
 	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	rv = connect(fd, sa, c->target_len) == 0 ? 0 : -errno;
+	connected = rv == 0;
+	if (rv == -EAGAIN && sa->sa_family == AF_UNIX) {
+		close(fd);
+		if (conn_retry(c))
+			return;
+		goto fail;
+	}
+	if (rv < 0 && rv != -EINPROGRESS) {
+		close(fd);
+		goto fail;
+	}
 	if ((rv = side_open(c, 1, fd)) < 0)
 		goto fail;
-	if (connect(fd, sa, len) == 0) {
+	if (connected) {
 		conn_relaying(c);
 		return;
 	}
-	rv = -errno;
-	if (rv != -EINPROGRESS && rv != -EAGAIN)
-		goto fail;
 	c->state = CONN_CONNECTING;
 	c->side[1].events = UV_WRITABLE;
 	uv_poll_start(&c->side[1].poll, UV_WRITABLE, conn_poll_cb);
@@ -395,7 +470,9 @@ conn_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		c->relay->stats.failed++;
 		conn_close(c, "resolve", -EHOSTUNREACH);
 	} else {
-		conn_connect(c, res->ai_addr, res->ai_addrlen);
+		memcpy(&c->target, res->ai_addr, res->ai_addrlen);
+		c->target_len = res->ai_addrlen;
+		conn_connect(c);
 	}
 	uv_freeaddrinfo(res);
 }
@@ -405,14 +482,12 @@ conn_target(struct relay_conn *c)
 {
 	const struct cella_addr *t = &c->rule->target;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM};
-	struct sockaddr_storage ss;
-	socklen_t len;
 	char port[8];
 	int rv;
 
-	rv = cella_addr_sockaddr(t, &ss, &len, NULL);
+	rv = cella_addr_sockaddr(t, &c->target, &c->target_len, NULL);
 	if (rv == 0) {
-		conn_connect(c, (struct sockaddr *)&ss, len);
+		conn_connect(c);
 		return;
 	}
 	if (rv == -EAGAIN) {
@@ -506,6 +581,8 @@ conn_close(struct relay_conn *c, const char *reason, int err)
 			uv_close((uv_handle_t *)&c->side[i].poll,
 				 conn_handle_closed);
 	uv_close((uv_handle_t *)&c->idle, conn_handle_closed);
+	if (c->retry_init)
+		uv_close((uv_handle_t *)&c->retry, conn_handle_closed);
 	if (c->gai_pending)
 		uv_cancel((uv_req_t *)&c->gai);
 	relay_conn_ended(r);

@@ -324,6 +324,47 @@ test_stalled_reader_bound(void **s)
 	assert_true(stalled_intake(false, 0) < (8u << 20));
 }
 
+/*
+ * A unix target whose backlog is full refuses with EAGAIN instead of
+ * queueing: the relay must retry, not drop the client.
+ */
+static void
+test_full_backlog(void **s)
+{
+	struct fixture f;
+	struct cella_addr a;
+	struct cella_diag d;
+	int clients[6], lfd;
+	uint8_t b;
+
+	(void)s;
+	fx_setup(&f, false, 0);
+	/* Replace the target listener by one with the smallest backlog. */
+	assert_int_equal(cella_addr_parse(f.turl, &a, &d), 0);
+	close(f.target_lfd);
+	lfd = cella_addr_listen(&a, 0, &d);
+	assert_true(lfd >= 0);
+	f.target_lfd = lfd;
+	assert_int_equal(cella_addr_parse(f.lurl, &a, &d), 0);
+	for (int i = 0; i < 6; i++) {
+		clients[i] = cella_addr_connect_wait(&a, 5000, &d);
+		assert_true(clients[i] >= 0);
+		b = (uint8_t)('a' + i);
+		assert_int_equal(write(clients[i], &b, 1), 1);
+	}
+	usleep(50 * 1000); /* the relay is now retrying some of them */
+	for (int i = 0; i < 6; i++) {
+		int fd = fx_accept(lfd);
+
+		assert_int_equal(read(fd, &b, 1), 1);
+		assert_true(b >= 'a' && b < 'a' + 6);
+		close(fd);
+	}
+	for (int i = 0; i < 6; i++)
+		close(clients[i]);
+	fx_teardown(&f);
+}
+
 int
 main(void)
 {
@@ -337,6 +378,7 @@ main(void)
 		cmocka_unit_test(test_server_halfclose),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_stalled_reader_bound),
+		cmocka_unit_test(test_full_backlog),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
