@@ -8,7 +8,10 @@
  *
  * Threads: handlers run on nng's threads. A handler may reply at once or keep
  * the request and reply later from any thread (a service with its own event
- * loop hands the request over and replies from its loop).
+ * loop hands the request over and replies from its loop). A handler must not
+ * block: it holds one of nng's few callback threads. Every request a worker
+ * holds occupies that worker; with all workers held, further requests wait
+ * in nng.
  */
 #ifndef CELLA_RPC_H
 #define CELLA_RPC_H
@@ -39,13 +42,27 @@ typedef int (*cella_rpc_handler)(struct cella_rpc_req *req,
 int cella_rpc_server_new(const char *url, unsigned nworkers,
 			 cella_rpc_handler handler, void *arg,
 			 struct cella_rpc_server **out, struct cella_diag *d);
-/* Closes the socket; waits for workers; outstanding requests are dropped. */
+/*
+ * Closes the socket; waits for workers; outstanding requests are dropped
+ * (their clients time out). No cella_rpc_reply/_error may run during or
+ * after it: stop whatever holds requests first.
+ */
 void cella_rpc_server_free(struct cella_rpc_server *s);
 
-/* End req with a reply of type (body NULL = {}); body stays the caller's. */
+/*
+ * End req with a reply of type (body NULL = {}); body stays the caller's.
+ * On failure the request stays open, to be ended with cella_rpc_error:
+ * -EINVAL (type not a registered reply, or req already ended), -EMSGSIZE
+ * (over the type's cap), -EILSEQ (text not UTF-8), -ENOMEM.
+ */
 int cella_rpc_reply(struct cella_rpc_req *req, uint32_t type,
 		    const cbor_item_t *body);
-/* End req with an error reply. */
+/*
+ * End req with an error reply (err: a negative or positive errno; others
+ * become EIO; the message is cut at 1023 bytes). It always ends the
+ * request: if not even the error reply can be built, the request is
+ * dropped and the client times out.
+ */
 int cella_rpc_error(struct cella_rpc_req *req, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The request's envelope (valid until it ends). */
@@ -53,7 +70,10 @@ const struct cella_env *cella_rpc_req_env(const struct cella_rpc_req *req);
 
 struct cella_rpc_client;
 
-/* Dial url (blocking first connect); timeout_ms bounds each call. */
+/*
+ * Dial url (blocking first connect); timeout_ms (> 0) bounds each call.
+ * A client may be shared by threads: each call runs on its own nng context.
+ */
 int cella_rpc_client_new(const char *url, int timeout_ms,
 			 struct cella_rpc_client **out, struct cella_diag *d);
 void cella_rpc_client_free(struct cella_rpc_client *c);
@@ -61,7 +81,9 @@ void cella_rpc_client_free(struct cella_rpc_client *c);
 /*
  * Send a request and wait for its reply. On success *reply owns the reply
  * (cella_env_fini). An error reply gives its negative errno with its message
- * in d; -ETIMEDOUT when no reply came in time.
+ * in d; -ETIMEDOUT when no reply came in time; -EINVAL when type is not a
+ * registered request; -EPROTO when the reply does not answer the request.
+ * A request is sent once, never resent.
  */
 int cella_rpc_call(struct cella_rpc_client *c, uint32_t type,
 		   const cbor_item_t *body, struct cella_env *reply,

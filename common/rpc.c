@@ -1,0 +1,502 @@
+/*
+ * rpc: REQ/REP with the CBOR envelope on nng contexts. The server owns a
+ * fixed array of workers; each is one nng REP context with one aio and a
+ * small state machine (RECV -> HANDLER -> SEND -> RECV) whose transitions
+ * happen in the aio callback or in cella_rpc_reply/_error. Exactly one
+ * party owns a worker at any time: nng while an operation is pending, the
+ * callback while it runs, the handler (or whoever it handed the request
+ * to) in HANDLER. Ownership passes through nng's own locks or the caller's
+ * hand-off, which is why a worker needs no mutex of its own; it also means
+ * the callback must not touch the worker once the handler has it. A
+ * request that does not parse, or is not a request type, is answered here
+ * with an error reply, so a bad peer costs one round trip and nothing
+ * else. This module does not retry, queue or authenticate: nng's REQ resend
+ * is switched off (a request is never executed twice) and who may connect
+ * is the business of the socket's location and the bridge.
+ */
+#include "common/rpc.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/nngio.h"
+
+#define RPC_WORKERS_MAX 1024
+#define RPC_ERRMSG_MAX 1024
+
+enum rpc_state {
+	W_IDLE,	   /* no operation: not started, or stopped by close */
+	W_RECV,	   /* nng holds it: waiting for a request */
+	W_HANDLER, /* the handler holds it: a request is open */
+	W_SEND,	   /* nng holds it: sending the reply */
+};
+
+/* A worker; the handler sees it as the request it currently holds. */
+struct cella_rpc_req {
+	struct cella_rpc_server *srv;
+	nng_ctx ctx;
+	nng_aio *aio;
+	bool ctx_open;
+	enum rpc_state state;
+	struct cella_env env; /* valid in W_HANDLER */
+};
+
+struct cella_rpc_server {
+	nng_socket sock;
+	bool sock_open;
+	atomic_bool closing;
+	cella_rpc_handler handler;
+	void *arg;
+	unsigned nworkers;
+	struct cella_rpc_req *w;
+};
+
+struct cella_rpc_client {
+	nng_socket sock;
+	bool sock_open;
+	int timeout_ms;
+	atomic_uint_fast64_t next_id;
+	char url[CELLA_ADDR_URL_MAX + 1];
+};
+
+/* The largest message any registered type allows: nng's receive cap. */
+static size_t
+registry_max_bytes(void)
+{
+	static const uint32_t caps[] = {
+#define RPC__CAP(id, nm, ow, dr, max, ds) max,
+		CELLA_MSG_TABLE(RPC__CAP)
+#undef RPC__CAP
+	};
+	size_t m = 0;
+
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		m = caps[i] > m ? caps[i] : m;
+	return m;
+}
+
+/* --- server --- */
+
+static void
+arm_recv(struct cella_rpc_req *w)
+{
+	w->state = W_RECV;
+	nng_ctx_recv(w->ctx, w->aio);
+}
+
+/* Hand the encoded reply to nng; the request ends here. */
+static int
+send_bytes(struct cella_rpc_req *w, const struct cella_buf *b)
+{
+	nng_msg *m;
+	int rv;
+
+	if ((rv = cella_err_nng(nng_msg_alloc(&m, b->len))) < 0)
+		return rv;
+	memcpy(nng_msg_body(m), b->p, b->len);
+	cella_env_fini(&w->env);
+	w->state = W_SEND;
+	nng_aio_set_msg(w->aio, m);
+	nng_ctx_send(w->ctx, w->aio);
+	return 0;
+}
+
+/*
+ * Answer with an error reply. When not even that can be built (no memory)
+ * the request is dropped: the context receives again, and the client's
+ * call times out.
+ */
+static int
+end_with_error(struct cella_rpc_req *w, uint64_t id, int err, const char *msg)
+{
+	struct cella_buf b;
+	int rv;
+
+	if (err == 0 || err > 4095 || err < -4095)
+		err = -EIO; /* an error reply always carries a real errno */
+	cella_buf_init(&b, RPC_ERRMSG_MAX * 2);
+	rv = cella_env_encode_error(id, err, msg, &b);
+	if (rv == 0)
+		rv = send_bytes(w, &b);
+	cella_buf_fini(&b);
+	if (rv < 0) {
+		cella_log_warn("rpc_reply_dropped", "err=%s", cella_errname(rv));
+		cella_env_fini(&w->env);
+		arm_recv(w);
+	}
+	return rv;
+}
+
+static void
+recv_done(struct cella_rpc_req *w, int nrv)
+{
+	struct cella_rpc_server *s = w->srv;
+	const struct cella_msg_info *info;
+	struct cella_diag d = {""};
+	nng_msg *m;
+	int rv;
+
+	if (nrv != 0) {
+		if (nrv == NNG_ECLOSED || nrv == NNG_ECANCELED ||
+		    atomic_load(&s->closing)) {
+			w->state = W_IDLE;
+			return;
+		}
+		cella_log_warn("rpc_recv_failed", "err=%s",
+			       cella_errname(cella_err_nng(nrv)));
+		arm_recv(w);
+		return;
+	}
+	m = nng_aio_get_msg(w->aio);
+	nng_aio_set_msg(w->aio, NULL);
+	rv = cella_env_parse(nng_msg_body(m), nng_msg_len(m), &w->env, &d);
+	nng_msg_free(m);
+	if (rv == 0 && (info = cella_msg_lookup(w->env.type))->dir !=
+			       CELLA_DIR_REQUEST) {
+		rv = cella_diag_set(&d, -ENOMSG, "%s is not a request",
+				    info->name);
+		cella_env_fini(&w->env);
+	}
+	if (rv < 0) {
+		cella_log_warn("bad_request", "err=%s msg=%s",
+			       cella_errname(rv), cella_q(d.msg));
+		end_with_error(w, 0, rv, d.msg);
+		return;
+	}
+	w->state = W_HANDLER;
+	/* From here on the handler owns w: touch it only if it refused. */
+	if ((rv = s->handler(w, &w->env, s->arg)) < 0)
+		end_with_error(w, w->env.id, rv, cella_strerror(rv));
+}
+
+static void
+send_done(struct cella_rpc_req *w, int nrv)
+{
+	if (nrv != 0) {
+		nng_msg_free(nng_aio_get_msg(w->aio));
+		nng_aio_set_msg(w->aio, NULL);
+		if (nrv != NNG_ECLOSED && nrv != NNG_ECANCELED)
+			cella_log_warn("rpc_send_failed", "err=%s",
+				       cella_errname(cella_err_nng(nrv)));
+	}
+	if (nrv == NNG_ECLOSED || nrv == NNG_ECANCELED ||
+	    atomic_load(&w->srv->closing)) {
+		w->state = W_IDLE;
+		return;
+	}
+	arm_recv(w);
+}
+
+static void
+worker_cb(void *arg)
+{
+	struct cella_rpc_req *w = arg;
+	int nrv = nng_aio_result(w->aio);
+
+	if (w->state == W_RECV)
+		recv_done(w, nrv);
+	else if (w->state == W_SEND)
+		send_done(w, nrv);
+}
+
+static int
+server_open(struct cella_rpc_server *s, const char *url, struct cella_diag *d)
+{
+	int rv;
+
+	if ((rv = cella_err_nng(nng_rep0_open(&s->sock))) < 0)
+		return cella_diag_set(d, rv, "rpc: cannot open a REP socket: %s",
+				      cella_strerror(rv));
+	s->sock_open = true;
+	rv = cella_err_nng(nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ,
+					       registry_max_bytes()));
+	for (unsigned i = 0; i < s->nworkers && rv == 0; i++) {
+		struct cella_rpc_req *w = &s->w[i];
+
+		w->srv = s;
+		rv = cella_err_nng(nng_aio_alloc(&w->aio, worker_cb, w));
+		if (rv == 0 &&
+		    (rv = cella_err_nng(nng_ctx_open(&w->ctx, s->sock))) == 0)
+			w->ctx_open = true;
+	}
+	if (rv < 0)
+		return cella_diag_set(d, rv, "rpc: cannot set up workers: %s",
+				      cella_strerror(rv));
+	return cella_nng_listen(s->sock, url, d);
+}
+
+int
+cella_rpc_server_new(const char *url, unsigned nworkers,
+		     cella_rpc_handler handler, void *arg,
+		     struct cella_rpc_server **out, struct cella_diag *d)
+{
+	struct cella_rpc_server *s;
+	int rv;
+
+	if (nworkers == 0 || nworkers > RPC_WORKERS_MAX || handler == NULL)
+		return cella_diag_set(d, -EINVAL,
+				      "rpc: 1..%d workers and a handler",
+				      RPC_WORKERS_MAX);
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->w = calloc(nworkers, sizeof(*s->w))) == NULL) {
+		free(s);
+		return cella_diag_set(d, -ENOMEM, "rpc: out of memory");
+	}
+	s->handler = handler;
+	s->arg = arg;
+	s->nworkers = nworkers;
+	atomic_init(&s->closing, false);
+	if ((rv = server_open(s, url, d)) < 0) {
+		cella_rpc_server_free(s);
+		return rv;
+	}
+	for (unsigned i = 0; i < nworkers; i++)
+		arm_recv(&s->w[i]);
+	*out = s;
+	return 0;
+}
+
+void
+cella_rpc_server_free(struct cella_rpc_server *s)
+{
+	if (s == NULL)
+		return;
+	atomic_store(&s->closing, true);
+	/* Closing fails every pending operation; stop waits out callbacks. */
+	if (s->sock_open)
+		nng_close(s->sock);
+	for (unsigned i = 0; i < s->nworkers; i++)
+		if (s->w[i].aio != NULL)
+			nng_aio_stop(s->w[i].aio);
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		struct cella_rpc_req *w = &s->w[i];
+
+		if (w->state == W_HANDLER)
+			cella_env_fini(&w->env); /* dropped, never answered */
+		if (w->aio != NULL)
+			nng_aio_free(w->aio);
+	}
+	free(s->w);
+	free(s);
+}
+
+int
+cella_rpc_reply(struct cella_rpc_req *req, uint32_t type,
+		const cbor_item_t *body)
+{
+	const struct cella_msg_info *info = cella_msg_lookup(type);
+	struct cella_buf b;
+	int rv;
+
+	if (req->state != W_HANDLER || info == NULL ||
+	    info->dir != CELLA_DIR_REPLY)
+		return -EINVAL;
+	cella_buf_init(&b, info->max_bytes);
+	rv = cella_env_encode(type, req->env.id, body, &b);
+	if (rv == 0)
+		rv = send_bytes(req, &b);
+	cella_buf_fini(&b);
+	return rv;
+}
+
+int
+cella_rpc_error(struct cella_rpc_req *req, int err, const char *fmt, ...)
+{
+	char msg[RPC_ERRMSG_MAX];
+	va_list ap;
+
+	if (req->state != W_HANDLER)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return end_with_error(req, req->env.id, err, msg);
+}
+
+const struct cella_env *
+cella_rpc_req_env(const struct cella_rpc_req *req)
+{
+	return &req->env;
+}
+
+/* --- client --- */
+
+int
+cella_rpc_client_new(const char *url, int timeout_ms,
+		     struct cella_rpc_client **out, struct cella_diag *d)
+{
+	struct cella_rpc_client *c;
+	int rv;
+
+	if (timeout_ms <= 0)
+		return cella_diag_set(d, -EINVAL, "rpc: timeout must be > 0");
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return cella_diag_set(d, -ENOMEM, "rpc: out of memory");
+	c->timeout_ms = timeout_ms;
+	atomic_init(&c->next_id, 1);
+	snprintf(c->url, sizeof(c->url), "%s", url);
+	if ((rv = cella_err_nng(nng_req0_open(&c->sock))) < 0) {
+		rv = cella_diag_set(d, rv, "rpc: cannot open a REQ socket: %s",
+				    cella_strerror(rv));
+		goto fail;
+	}
+	c->sock_open = true;
+	/* Never send a request twice: the handler may not be idempotent. */
+	if ((rv = cella_err_nng(nng_socket_set_ms(c->sock,
+						  NNG_OPT_REQ_RESENDTIME,
+						  NNG_DURATION_INFINITE))) < 0 ||
+	    (rv = cella_err_nng(nng_socket_set_size(
+		     c->sock, NNG_OPT_RECVMAXSZ, registry_max_bytes()))) < 0) {
+		rv = cella_diag_set(d, rv, "rpc: socket options: %s",
+				    cella_strerror(rv));
+		goto fail;
+	}
+	if ((rv = cella_nng_dial(c->sock, url, true, d)) < 0)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	cella_rpc_client_free(c);
+	return rv;
+}
+
+void
+cella_rpc_client_free(struct cella_rpc_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->sock_open)
+		nng_close(c->sock);
+	free(c);
+}
+
+/* Milliseconds left until deadline, at least 1 so nng still waits. */
+static nng_duration
+left_ms(nng_time deadline)
+{
+	nng_time now = nng_clock();
+
+	return now >= deadline ? 1 : (nng_duration)(deadline - now);
+}
+
+/* One exchange on its own context; *out is the reply message. */
+static int
+exchange(struct cella_rpc_client *c, nng_ctx ctx, nng_msg *m, nng_msg **out,
+	 struct cella_diag *d)
+{
+	nng_time deadline = nng_clock() + (nng_time)c->timeout_ms;
+	nng_aio *aio = NULL;
+	int rv;
+
+	if ((rv = cella_err_nng(nng_aio_alloc(&aio, NULL, NULL))) < 0) {
+		nng_msg_free(m);
+		return cella_diag_set(d, rv, "rpc: %s", cella_strerror(rv));
+	}
+	nng_aio_set_timeout(aio, left_ms(deadline));
+	nng_aio_set_msg(aio, m);
+	nng_ctx_send(ctx, aio);
+	nng_aio_wait(aio);
+	if ((rv = cella_err_nng(nng_aio_result(aio))) < 0) {
+		nng_msg_free(nng_aio_get_msg(aio));
+		goto out;
+	}
+	nng_aio_set_timeout(aio, left_ms(deadline));
+	nng_ctx_recv(ctx, aio);
+	nng_aio_wait(aio);
+	if ((rv = cella_err_nng(nng_aio_result(aio))) == 0)
+		*out = nng_aio_get_msg(aio);
+out:
+	if (rv == -ETIMEDOUT)
+		cella_diag_set(d, rv, "%s: no reply within %d ms", c->url,
+			       c->timeout_ms);
+	else if (rv < 0)
+		cella_diag_set(d, rv, "%s: %s", c->url, cella_strerror(rv));
+	nng_aio_free(aio);
+	return rv;
+}
+
+/* The reply must answer our request: its id (0 only for errors), a reply type. */
+static int
+check_reply(const struct cella_env *e, uint64_t id, struct cella_diag *d)
+{
+	int rv;
+
+	if (e->type == CELLA_MSG_ERROR) {
+		if (e->id != id && e->id != 0)
+			return cella_diag_set(d, -EPROTO,
+					      "rpc: error reply for request %" PRIu64
+					      ", sent %" PRIu64,
+					      e->id, id);
+		rv = cella_env_error(e, d);
+		return rv < 0 ? rv : -EPROTO;
+	}
+	if (cella_msg_lookup(e->type)->dir != CELLA_DIR_REPLY || e->id != id)
+		return cella_diag_set(d, -EPROTO,
+				      "rpc: got %s for request %" PRIu64
+				      ", sent %" PRIu64,
+				      cella_msg_lookup(e->type)->name, e->id, id);
+	return 0;
+}
+
+int
+cella_rpc_call(struct cella_rpc_client *c, uint32_t type,
+	       const cbor_item_t *body, struct cella_env *reply,
+	       struct cella_diag *d)
+{
+	const struct cella_msg_info *info = cella_msg_lookup(type);
+	uint64_t id = atomic_fetch_add(&c->next_id, 1);
+	struct cella_env e = {0};
+	struct cella_buf b;
+	nng_msg *m = NULL, *r = NULL;
+	nng_ctx ctx;
+	int rv;
+
+	if (info == NULL || info->dir != CELLA_DIR_REQUEST)
+		return cella_diag_set(d, -EINVAL,
+				      "rpc: type 0x%04" PRIx32
+				      " is not a registered request",
+				      type);
+	cella_buf_init(&b, info->max_bytes);
+	if ((rv = cella_env_encode(type, id, body, &b)) < 0) {
+		cella_diag_set(d, rv, "rpc: cannot encode %s: %s", info->name,
+			       cella_strerror(rv));
+		goto out;
+	}
+	if ((rv = cella_err_nng(nng_msg_alloc(&m, b.len))) < 0) {
+		cella_diag_set(d, rv, "rpc: %s", cella_strerror(rv));
+		goto out;
+	}
+	memcpy(nng_msg_body(m), b.p, b.len);
+	if ((rv = cella_err_nng(nng_ctx_open(&ctx, c->sock))) < 0) {
+		nng_msg_free(m);
+		cella_diag_set(d, rv, "rpc: %s", cella_strerror(rv));
+		goto out;
+	}
+	rv = exchange(c, ctx, m, &r, d);
+	nng_ctx_close(ctx); /* a late reply to it is discarded by nng */
+	if (rv < 0)
+		goto out;
+	rv = cella_env_parse(nng_msg_body(r), nng_msg_len(r), &e, d);
+	nng_msg_free(r);
+	if (rv < 0 || (rv = check_reply(&e, id, d)) < 0) {
+		cella_env_fini(&e);
+		goto out;
+	}
+	*reply = e;
+out:
+	cella_buf_fini(&b);
+	return rv;
+}
