@@ -5,9 +5,21 @@
 
 int cella_cmd_verify(int argc, char **argv);
 int cella_cmd_sim_ca(int argc, char **argv);
+int cella_cmd_ps(int argc, char **argv);
+int cella_cmd_logs(int argc, char **argv);
+int cella_cmd_start(int argc, char **argv);
+int cella_cmd_stop(int argc, char **argv);
+int cella_cmd_restart(int argc, char **argv);
+int cella_cmd_events(int argc, char **argv);
 
 const struct cella_cmd cella_cmds[] = {
 	{"verify", cella_cmd_verify, "verify an attestation document"},
 	{"sim-ca", cella_cmd_sim_ca, "simulation attestation CA (init, issue)"},
+	{"ps", cella_cmd_ps, "services under cella-init and their states"},
+	{"logs", cella_cmd_logs, "a service's captured output (-f follows)"},
+	{"start", cella_cmd_start, "start a service and wait until ready"},
+	{"stop", cella_cmd_stop, "stop a service and its whole process group"},
+	{"restart", cella_cmd_restart, "restart a service and wait until ready"},
+	{"events", cella_cmd_events, "the measured event log, chain verified"},
 	{NULL, NULL, NULL},
 };
