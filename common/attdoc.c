@@ -88,7 +88,7 @@ get_opt(const cbor_item_t *v, const char *name, struct cella_span *out,
 {
 	int rv;
 
-	if (cbor_is_null(v)) {
+	if (cella_cbor_is_null(v)) {
 		*has = false;
 		*out = CELLA_SPAN(NULL, 0);
 		return 0;

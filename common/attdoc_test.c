@@ -226,6 +226,15 @@ test_shape(void **state)
 	assert_int_equal(cella_attdoc_parse(CELLA_SPAN(p, n), &doc, &d),
 			 -EBADMSG);
 	assert_string_equal(d.msg, "nonce is not a byte string");
+	/* A float where null may stand: libcbor's cbor_is_null would abort. */
+	p[n - 1] = 0xf9;
+	f->out.len = n;
+	assert_int_equal(cella_buf_append(&f->out, "\x3c\x00", 2), 0);
+	p = f->out.p;
+	assert_int_equal(cella_attdoc_parse(CELLA_SPAN(p, n + 2), &doc, &d),
+			 -EBADMSG);
+	assert_string_equal(d.msg, "nonce is not a byte string");
+	p[n - 1] = 0x01;
 	/* Not a map at all; every truncation. */
 	assert_int_equal(cella_attdoc_parse(CELLA_SPAN("\x80", 1), &doc, &d),
 			 -EBADMSG);
