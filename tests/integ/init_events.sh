@@ -4,6 +4,7 @@
 # append their own events through the control API. An independent
 # recomputation (Python's hashlib, from the exact event bytes) must give
 # the head and length init reports, and `cella events` verifies it too.
+# Then a shutdown request through the API ends it cleanly.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/init_lib.sh"
 
@@ -56,4 +57,15 @@ assert app[0]["data"]["nested"] == {"a": [1, {"b": 2}], "z": 1}, app
 assert "stop" in types and "exit" in types, types
 print("recomputed", doc["length"], "events, head", doc["head"][:16])
 PYEOF
-init_stop
+
+# Shutdown through the API: answered, then the same path as SIGTERM.
+expect_exit 0 "$B/tests/tools/ctlsend" "$CELLA_CONTROL" \
+	"$S/tests/fuzz/corpus/init_control/shutdown"
+expect_eq "$(cat "$T/last.out")" "type=0x010f" "shutdown reply"
+rc=0
+wait "$PID_init" || rc=$?
+unset "LIB_PIDS[init]"
+INIT_PID=
+expect_eq "$rc" 0 "cella-init's exit status after an API shutdown"
+expect_contains "$T/init.log" "evt=shutdown reason=api"
+expect_contains "$T/init.log" "evt=final_sweep left=0"
