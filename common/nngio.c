@@ -205,12 +205,8 @@ cella_nng_dial(nng_socket s, const char *url, bool block, struct cella_diag *d)
 	if ((rv = nng_url_for(url, &a, d)) < 0)
 		return rv;
 	if (a.kind == CELLA_ADDR_VSOCK) {
-		private_url(inner, sizeof(inner));
-		nurl = inner;
-		if ((rv = relay_call(inner, url, false, d)) < 0)
-			return rv;
-		/* nng reaches our relay at once; whether the vsock peer is
-		 * there is only known by trying it. */
+		/* nng would reach our relay at once; whether the vsock peer is
+		 * there is only known by trying it, before any rule exists. */
 		if (block) {
 			fd = cella_addr_connect_wait(&a, PROBE_TIMEOUT_MS, d);
 			if (fd < 0)
@@ -218,6 +214,10 @@ cella_nng_dial(nng_socket s, const char *url, bool block, struct cella_diag *d)
 						      url, cella_strerror(fd));
 			close(fd);
 		}
+		private_url(inner, sizeof(inner));
+		nurl = inner;
+		if ((rv = relay_call(inner, url, false, d)) < 0)
+			return rv;
 	}
 	rv = cella_err_nng(nng_dial(s, nurl, NULL, block ? 0 : NNG_FLAG_NONBLOCK));
 	if (rv < 0)

@@ -31,8 +31,10 @@ int cella_nng_dial(nng_socket s, const char *url, bool block,
 		   struct cella_diag *d);
 
 /*
- * Stop the relay thread vsock URLs started (if any) and free it. Call after
- * closing the nng sockets that used vsock URLs, before exit.
+ * Stop the relay thread vsock URLs started (if any) and free it, with every
+ * rule it holds (each vsock listen or dial adds one, which lives until
+ * then). Call after closing the nng sockets that used vsock URLs, before
+ * exit.
  */
 void cella_nng_shutdown(void);
 

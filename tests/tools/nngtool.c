@@ -11,6 +11,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,33 +55,44 @@ run_req(const char *url, long count, long size)
 	nng_socket s;
 	struct cella_diag d;
 	char *buf = malloc((size_t)size + 3);
-	int rv;
+	int rv, code = 1;
 
-	if ((rv = nng_req0_open(&s)) != 0)
+	if ((rv = nng_req0_open(&s)) != 0) {
+		free(buf);
 		return fail("req", nng_strerror(rv));
+	}
 	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 10000);
-	if (cella_nng_dial(s, url, true, &d) < 0)
-		return fail("dial", d.msg);
+	if (cella_nng_dial(s, url, true, &d) < 0) {
+		fail("dial", d.msg);
+		goto out;
+	}
 	for (long i = 0; i < count; i++) {
 		char *reply = NULL;
 		size_t len = 0;
+		bool same;
 
 		for (long j = 0; j < size; j++)
 			buf[j] = (char)('a' + (i + j) % 26);
-		if ((rv = nng_send(s, buf, (size_t)size, 0)) != 0)
-			return fail("send", nng_strerror(rv));
-		if ((rv = nng_recv(s, &reply, &len, NNG_FLAG_ALLOC)) != 0)
-			return fail("recv", nng_strerror(rv));
-		if (len != (size_t)size + 3 || memcmp(reply, "re:", 3) != 0 ||
-		    memcmp(reply + 3, buf, (size_t)size) != 0)
-			return fail("reply", "does not match the request");
+		if ((rv = nng_send(s, buf, (size_t)size, 0)) != 0 ||
+		    (rv = nng_recv(s, &reply, &len, NNG_FLAG_ALLOC)) != 0) {
+			fail("send/recv", nng_strerror(rv));
+			goto out;
+		}
+		same = len == (size_t)size + 3 && memcmp(reply, "re:", 3) == 0 &&
+		       memcmp(reply + 3, buf, (size_t)size) == 0;
 		nng_free(reply, len);
+		if (!same) {
+			fail("reply", "does not match the request");
+			goto out;
+		}
 	}
 	printf("ok %ld\n", count);
+	code = 0;
+out:
 	nng_close(s);
 	cella_nng_shutdown();
 	free(buf);
-	return 0;
+	return code;
 }
 
 int
