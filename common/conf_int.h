@@ -76,10 +76,9 @@ struct conf_vctx {
 	char path[320];
 };
 
-/* Append ".key" (key != NULL) or fmt with idx to the path; returns the
- * length to give back to conf_path_pop. */
-size_t conf_path_push(struct conf_vctx *v, const char *fmt, const char *key,
-		      size_t idx);
+/* Append ".key" (key != NULL) or "[idx]" to the path; returns the length
+ * to give back to conf_path_pop. */
+size_t conf_path_push(struct conf_vctx *v, const char *key, size_t idx);
 int conf_type_err(struct conf_vctx *v, const cJSON *n, const char *want);
 int conf_vnomem(struct conf_vctx *v);
 /* Forget a detached node and everything under it, and free it. */

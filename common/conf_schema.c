@@ -22,8 +22,7 @@ static int check_node(struct conf_vctx *v, const struct cella_conf_key *k,
 		      cJSON *parent, cJSON *node);
 
 size_t
-conf_path_push(struct conf_vctx *v, const char *fmt, const char *key,
-	       size_t idx)
+conf_path_push(struct conf_vctx *v, const char *key, size_t idx)
 {
 	size_t old = v->plen, room = sizeof(v->path) - v->plen;
 	char esc[96];
@@ -34,7 +33,7 @@ conf_path_push(struct conf_vctx *v, const char *fmt, const char *key,
 			     v->plen ? "." : "",
 			     conf_esc(esc, sizeof(esc), key, strlen(key)));
 	else
-		n = snprintf(v->path + v->plen, room, fmt, idx);
+		n = snprintf(v->path + v->plen, room, "[%zu]", idx);
 	v->plen += (size_t)n < room ? (size_t)n : room - 1;
 	return old;
 }
@@ -244,7 +243,7 @@ check_strings(struct conf_vctx *v, const struct cella_conf_key *k,
 	for (const cJSON *it = n->child; it != NULL; it = it->next, i++) {
 		if (cJSON_IsString(it))
 			continue;
-		old = conf_path_push(v, "[%zu]", NULL, i);
+		old = conf_path_push(v, NULL, i);
 		rv = conf_type_err(v, it, "a string");
 		path_pop(v, old);
 		return rv;
@@ -327,7 +326,7 @@ check_list(struct conf_vctx *v, const struct cella_conf_key *k, cJSON *n)
 		return rv;
 	for (it = n->child; it != NULL; it = next, i++) {
 		next = it->next;
-		old = conf_path_push(v, "[%zu]", NULL, i);
+		old = conf_path_push(v, NULL, i);
 		rv = check_node(v, &k->sub[0], n, it);
 		path_pop(v, old);
 		if (rv < 0)
@@ -349,7 +348,7 @@ check_map(struct conf_vctx *v, const struct cella_conf_key *k, cJSON *n)
 		return rv;
 	for (it = n->child; it != NULL; it = next) {
 		next = it->next;
-		old = conf_path_push(v, NULL, it->string, 0);
+		old = conf_path_push(v, it->string, 0);
 		rv = check_node(v, &k->sub[0], n, it);
 		path_pop(v, old);
 		if (rv < 0)
@@ -452,7 +451,7 @@ conf_check_object(struct conf_vctx *v, const struct cella_conf_key *sub,
 		return conf_type_err(v, obj, "a mapping");
 	for (it = obj->child; it != NULL && rv == 0; it = next) {
 		next = it->next;
-		old = conf_path_push(v, NULL, it->string, 0);
+		old = conf_path_push(v, it->string, 0);
 		row = find_row(sub, it->string);
 		rv = row != NULL ? check_node(v, row, obj, it)
 				 : unknown_key(v, sub, it);
@@ -461,7 +460,7 @@ conf_check_object(struct conf_vctx *v, const struct cella_conf_key *sub,
 	for (row = sub; row != NULL && row->key != NULL && rv == 0; row++) {
 		if (cJSON_GetObjectItemCaseSensitive(obj, row->key) != NULL)
 			continue;
-		old = conf_path_push(v, NULL, row->key, 0);
+		old = conf_path_push(v, row->key, 0);
 		if (row->required)
 			rv = verr(v, obj, "required key missing");
 		else if (row->def != NULL)

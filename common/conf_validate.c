@@ -129,14 +129,14 @@ cella_conf_validate(struct cella_conf *c, const char *path,
 			return conf_type_err(&v, node, "a mapping");
 		memcpy(key, s, n);
 		key[n] = '\0';
-		conf_path_push(&v, NULL, key, 0);
+		conf_path_push(&v, key, 0);
 		parent = node;
 		node = cJSON_GetObjectItemCaseSensitive(parent, key);
 		seg = s;
 		s += n + (s[n] == '.');
 	}
 	if (*s != '\0')
-		conf_path_push(&v, NULL, s, 0);
+		conf_path_push(&v, s, 0);
 	rv = make_copy(&v, node, node != NULL ? "" : seg, &hold, &work);
 	if (rv < 0)
 		return rv;
