@@ -50,8 +50,13 @@ cella_ctl_open(const char *verb, const char *url, int timeout_ms,
 
 	rv = cella_rpc_client_new(url, timeout_ms, out, &d);
 	if (rv < 0) {
-		fprintf(stderr, "cella %s: cannot reach cella-init at %s: %s\n",
-			verb, url, d.msg[0] ? d.msg : cella_strerror(rv));
+		if (d.msg[0] != '\0') /* it names the address already */
+			fprintf(stderr, "cella %s: cannot reach cella-init: %s\n",
+				verb, d.msg);
+		else
+			fprintf(stderr, "cella %s: cannot reach cella-init at "
+					"%s: %s\n",
+				verb, url, cella_strerror(rv));
 		return EX_UNAVAILABLE;
 	}
 	return 0;

@@ -3,6 +3,7 @@
  * over; each verb lives in cmd_NAME.c and parses its own flags.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
@@ -12,7 +13,10 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: cella COMMAND [ARGS...]\n\ncommands:\n");
+	fprintf(f, "usage: cella [--control URL] COMMAND [ARGS...]\n\n"
+		   "  --control URL  cella-init's control socket for the service\n"
+		   "                 verbs (also $CELLA_CONTROL; default\n"
+		   "                 ipc:///run/cella/init.sock)\n\ncommands:\n");
 	for (const struct cella_cmd *c = cella_cmds; c->name != NULL; c++)
 		fprintf(f, "  %-10s %s\n", c->name, c->summary);
 	fprintf(f, "\n'cella COMMAND --help' describes each command.\n");
@@ -22,6 +26,12 @@ int
 main(int argc, char **argv)
 {
 	cella_log_init("cella", CELLA_LOG_WARN);
+	/* Options before the verb apply to every verb. */
+	while (argc >= 3 && strcmp(argv[1], "--control") == 0) {
+		setenv("CELLA_CONTROL", argv[2], 1);
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return EX_USAGE;
