@@ -33,47 +33,10 @@
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/nngio.h"
-
-#define RPC_WORKERS_MAX 1024
-#define RPC_ERRMSG_MAX 1024
-
-enum rpc_state {
-	W_IDLE,	   /* no operation: not started, or stopped by close */
-	W_RECV,	   /* nng holds it: waiting for a request */
-	W_HANDLER, /* the handler holds it: a request is open */
-	W_SEND,	   /* nng holds it: sending the reply */
-};
-
-/* A worker; the handler sees it as the request it currently holds. */
-struct cella_rpc_req {
-	struct cella_rpc_server *srv;
-	nng_ctx ctx;
-	nng_aio *aio;
-	bool ctx_open;
-	enum rpc_state state;
-	struct cella_env env; /* valid in W_HANDLER */
-};
-
-struct cella_rpc_server {
-	nng_socket sock;
-	bool sock_open;
-	atomic_bool closing;
-	cella_rpc_handler handler;
-	void *arg;
-	unsigned nworkers;
-	struct cella_rpc_req *w;
-};
-
-struct cella_rpc_client {
-	nng_socket sock;
-	bool sock_open;
-	int timeout_ms;
-	atomic_uint_fast64_t next_id;
-	char url[CELLA_ADDR_URL_MAX + 1];
-};
+#include "common/rpc_int.h"
 
 /* The largest message any registered type allows: nng's receive cap. */
-static size_t
+size_t
 registry_max_bytes(void)
 {
 	static const uint32_t caps[] = {
@@ -119,7 +82,7 @@ send_bytes(struct cella_rpc_req *w, const struct cella_buf *b)
  * the request is dropped: the context receives again, and the client's
  * call times out.
  */
-static int
+int
 end_with_error(struct cella_rpc_req *w, uint64_t id, int err, const char *msg)
 {
 	struct cella_buf b;
@@ -162,6 +125,7 @@ recv_done(struct cella_rpc_req *w, int nrv)
 	}
 	m = nng_aio_get_msg(w->aio);
 	nng_aio_set_msg(w->aio, NULL);
+	rpc_session_peer(s, nng_msg_get_pipe(m), &w->peer);
 	rv = cella_env_parse(nng_msg_body(m), nng_msg_len(m), &w->env, &d);
 	nng_msg_free(m);
 	if (rv == 0 && (info = cella_msg_lookup(w->env.type))->dir !=
@@ -177,6 +141,10 @@ recv_done(struct cella_rpc_req *w, int nrv)
 		return;
 	}
 	w->state = W_HANDLER;
+	if (w->env.type == CELLA_MSG_SESSION_OPEN) {
+		rpc_session_open_req(w);
+		return;
+	}
 	/* From here on the handler owns w: touch it only if it refused. */
 	if ((rv = s->handler(w, &w->env, s->arg)) < 0)
 		end_with_error(w, w->env.id, rv, cella_strerror(rv));
@@ -235,6 +203,8 @@ server_open(struct cella_rpc_server *s, const char *url, struct cella_diag *d)
 	if (rv < 0)
 		return cella_diag_set(d, rv, "rpc: cannot set up workers: %s",
 				      cella_strerror(rv));
+	if ((rv = rpc_sessions_init(s, url, d)) < 0)
+		return rv;
 	return cella_nng_listen(s->sock, url, d);
 }
 
@@ -289,6 +259,7 @@ cella_rpc_server_free(struct cella_rpc_server *s)
 		if (w->aio != NULL)
 			nng_aio_free(w->aio);
 	}
+	rpc_sessions_fini(s);
 	free(s->w);
 	free(s);
 }
@@ -330,6 +301,28 @@ const struct cella_env *
 cella_rpc_req_env(const struct cella_rpc_req *req)
 {
 	return &req->env;
+}
+
+const struct cella_rpc_peer *
+cella_rpc_req_peer(const struct cella_rpc_req *req)
+{
+	return &req->peer;
+}
+
+int
+cella_rpc_require(struct cella_rpc_req *req, uint32_t role)
+{
+	char need[64];
+
+	if ((req->peer.roles & role) == role)
+		return 0;
+	cella_roles_format(role & ~req->peer.roles, need, sizeof(need));
+	cella_log_warn("denied", "operator=%s need=%s msg=%s",
+		       cella_q(req->peer.operator), need,
+		       cella_msg_lookup(req->env.type)->name);
+	cella_rpc_error(req, -EACCES, "operator '%s' lacks the role %s",
+			req->peer.operator, need);
+	return -EACCES;
 }
 
 /* --- client --- */

@@ -17,13 +17,16 @@
 #define CELLA_RPC_H
 
 #include <cbor.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/envelope.h"
 #include "common/err.h"
+#include "common/operators.h"
 
 struct cella_rpc_server;
 struct cella_rpc_req;
+struct cella_rpc_client;
 
 /*
  * Called once per well-formed request with a registered type. It must end
@@ -67,6 +70,51 @@ int cella_rpc_error(struct cella_rpc_req *req, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The request's envelope (valid until it ends). */
 const struct cella_env *cella_rpc_req_env(const struct cella_rpc_req *req);
+
+/*
+ * Who sent a request. A process inside the enclave connects to the
+ * service's own socket and is trusted as local (every role). An operator
+ * reaches a service only through the attested bridge (cella-pf-proxy
+ * --bridge), which first asks the service, over its own socket, to open a
+ * session: a one-connection socket of its own whose every request carries
+ * the operator's name and roles. Only a local peer may open sessions, so an
+ * operator can never claim another identity or more roles.
+ */
+struct cella_rpc_peer {
+	uint32_t pipe;	    /* nng pipe id: one connection, stable */
+	bool remote;	    /* an operator through a bridge session */
+	char operator[64];  /* remote: the operator's name from the config */
+	uint32_t roles;	    /* CELLA_ROLE_* bits; local peers have all */
+};
+
+/* The request's sender (valid until it ends). */
+const struct cella_rpc_peer *cella_rpc_req_peer(const struct cella_rpc_req *req);
+
+/*
+ * 0 when the request's peer holds role; otherwise answers the request with
+ * an EACCES error reply naming the missing role and returns -EACCES (the
+ * handler must then not answer again).
+ */
+int cella_rpc_require(struct cella_rpc_req *req, uint32_t role);
+
+/*
+ * cb(pipe, arg) runs on an nng thread when a connection ends, so that a
+ * service can drop what the connection owned (a running command, say).
+ * Set it before clients connect.
+ */
+void cella_rpc_server_on_close(struct cella_rpc_server *s,
+			       void (*cb)(uint32_t pipe, void *arg), void *arg);
+
+/*
+ * For the bridge: ask the service behind c (a local connection) for a
+ * session for operator with roles; its URL (ipc://) is written to url. The
+ * session socket accepts one connection within CELLA_RPC_SESSION_WAIT_MS and
+ * ends with it.
+ */
+#define CELLA_RPC_SESSION_WAIT_MS 10000
+int cella_rpc_session_open(struct cella_rpc_client *c, const char *operator,
+			   uint32_t roles, char *url, size_t len,
+			   struct cella_diag *d);
 
 struct cella_rpc_client;
 

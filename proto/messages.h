@@ -46,6 +46,10 @@ enum cella_msg_dir {
 	X(0x0002, PING, CORE, REQUEST, 256,                                 \
 	  "liveness probe, answered by the service itself")                 \
 	X(0x0003, PONG, CORE, REPLY, 256, "reply to PING, echoing its data")  \
+	X(0x0004, SESSION_OPEN, CORE, REQUEST, 512,                         \
+	  "bridge -> service: a session {operator, roles} (local peers)")   \
+	X(0x0005, SESSION_OPEN_REPLY, CORE, REPLY, 512,                     \
+	  "the session's one-connection socket {url}")                      \
 	/* init 0x0100-0x01ff */                                            \
 	X(0x0100, INIT_LIST, INIT, REQUEST, 256,                            \
 	  "init: every service's status: {}")                               \

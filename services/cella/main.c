@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "services/cella/cmd.h"
+#include "services/cella/conn.h"
 
 static void
 usage(FILE *f)
@@ -19,12 +20,15 @@ usage(FILE *f)
 		   "                 ipc:///run/cella/init.sock)\n\ncommands:\n");
 	for (const struct cella_cmd *c = cella_cmds; c->name != NULL; c++)
 		fprintf(f, "  %-10s %s\n", c->name, c->summary);
-	fprintf(f, "\n'cella COMMAND --help' describes each command.\n");
+	fprintf(f, "\n%s\n'cella COMMAND --help' describes each command.\n",
+		cella_conn_usage);
 }
 
 int
 main(int argc, char **argv)
 {
+	int rv;
+
 	cella_log_init("cella", CELLA_LOG_WARN);
 	/* Options before the verb apply to every verb. */
 	while (argc >= 3 && strcmp(argv[1], "--control") == 0) {
@@ -32,6 +36,8 @@ main(int argc, char **argv)
 		argc -= 2;
 		argv += 2;
 	}
+	if ((rv = cella_conn_parse_args(&argc, argv)) != 0)
+		return rv;
 	if (argc < 2) {
 		usage(stderr);
 		return EX_USAGE;

@@ -1,0 +1,180 @@
+/*
+ * conn: connection options and opening an rpc client to a service, locally
+ * or through the enclave's attested bridge.
+ */
+#include "services/cella/conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "common/buf.h"
+
+struct cella_conn_opts cella_conn = {.max_age_s = 60};
+
+const char cella_conn_usage[] =
+	"connection (any verb, before --):\n"
+	"  --enclave URL|NAME  vsock://CID[:PORT] or a `cella up` enclave name\n"
+	"  --key PATH          operator key (~/.config/cella/operator.key)\n"
+	"  --root PEM          pinned attestation root\n"
+	"  --pcr N=HEX         expected PCR value (repeatable)\n"
+	"  --allow-debug       accept a debug-mode enclave\n"
+	"  --max-age S         oldest acceptable document (default 60 s)\n";
+
+static const struct {
+	enum cella_svc svc;
+	const char *env;
+	const char *url;
+} locals[] = {
+	{CELLA_SVC_INIT, "CELLA_CONTROL", "ipc:///run/cella/init.sock"},
+	{CELLA_SVC_PIPELINE, "CELLA_PIPELINE", "ipc:///run/cella/pipeline.sock"},
+	{CELLA_SVC_RA, "CELLA_RA", "ipc:///run/cella/ra.sock"},
+};
+
+const char *
+cella_conn_local_url(enum cella_svc svc)
+{
+	for (size_t i = 0; i < sizeof(locals) / sizeof(locals[0]); i++) {
+		const char *env;
+
+		if (locals[i].svc != svc)
+			continue;
+		env = getenv(locals[i].env);
+		return env != NULL && env[0] != '\0' ? env : locals[i].url;
+	}
+	return NULL;
+}
+
+static int
+conn_pcr(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char *end;
+	unsigned long idx;
+	int n;
+
+	if (cella_conn.npcrs == CELLA_CONN_PCRS_MAX)
+		return -1;
+	idx = strtoul(arg, &end, 10);
+	if (eq == NULL || end != eq || end == arg || idx > 31)
+		return -1;
+	n = cella_hex_decode(eq + 1, strlen(eq + 1),
+			     cella_conn.pcrs[cella_conn.npcrs].value, 48);
+	if (n != 48)
+		return -1;
+	cella_conn.pcrs[cella_conn.npcrs++].index = (unsigned)idx;
+	return 0;
+}
+
+/* Apply option name (with its value) to cella_conn: 1 taken, 0 not ours,
+ * -1 bad value. */
+static int
+conn_option(const char *name, const char *val)
+{
+	char *end;
+
+	if (strcmp(name, "--allow-debug") == 0) {
+		cella_conn.allow_debug = true;
+		return 1;
+	}
+	if (val == NULL)
+		return 0;
+	if (strcmp(name, "--enclave") == 0)
+		cella_conn.enclave = val;
+	else if (strcmp(name, "--key") == 0)
+		cella_conn.key = val;
+	else if (strcmp(name, "--root") == 0)
+		cella_conn.root = val;
+	else if (strcmp(name, "--pcr") == 0)
+		return conn_pcr(val) == 0 ? 1 : -1;
+	else if (strcmp(name, "--max-age") == 0) {
+		unsigned long v = strtoul(val, &end, 10);
+
+		if (*end != '\0' || end == val || v > 86400)
+			return -1;
+		cella_conn.max_age_s = (unsigned)v;
+	} else
+		return 0;
+	return 1;
+}
+
+static bool
+takes_value(const char *name)
+{
+	static const char *const names[] = {"--enclave", "--key", "--root",
+					    "--pcr", "--max-age"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+int
+cella_conn_parse_args(int *argc, char **argv)
+{
+	int in = 1, out = 1;
+
+	while (in < *argc) {
+		char *a = argv[in], *eq, name[32];
+		const char *val = NULL;
+		int used = 1, rv;
+
+		if (strcmp(a, "--") == 0)
+			break;
+		eq = strchr(a, '=');
+		if (eq != NULL && (size_t)(eq - a) < sizeof(name) &&
+		    strncmp(a, "--", 2) == 0) {
+			memcpy(name, a, (size_t)(eq - a));
+			name[eq - a] = '\0';
+			val = eq + 1;
+		} else {
+			snprintf(name, sizeof(name), "%s", a);
+			if (takes_value(name) && in + 1 < *argc) {
+				val = argv[in + 1];
+				used = 2;
+			}
+		}
+		rv = conn_option(name, val);
+		if (rv < 0 || (rv == 0 && takes_value(name))) {
+			fprintf(stderr, "cella: bad %s '%s'\n", name,
+				val ? val : "(missing)");
+			return EX_USAGE;
+		}
+		if (rv == 0) {
+			argv[out++] = argv[in++];
+			continue;
+		}
+		in += used;
+	}
+	while (in < *argc)
+		argv[out++] = argv[in++];
+	argv[out] = NULL;
+	*argc = out;
+	return 0;
+}
+
+int
+cella_conn_open(const char *verb, enum cella_svc svc, int timeout_ms,
+		struct cella_rpc_client **out)
+{
+	struct cella_diag d = {{0}};
+	const char *url = cella_conn_local_url(svc);
+	int rv;
+
+	if (cella_conn.enclave != NULL) {
+		fprintf(stderr, "cella %s: --enclave: the attested bridge "
+				"client is not built yet\n",
+			verb);
+		return EX_UNAVAILABLE;
+	}
+	rv = cella_rpc_client_new(url, timeout_ms, out, &d);
+	if (rv < 0) {
+		fprintf(stderr, "cella %s: cannot reach %s\n", verb,
+			d.msg[0] ? d.msg : cella_strerror(rv));
+		return EX_UNAVAILABLE;
+	}
+	return 0;
+}

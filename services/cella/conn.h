@@ -1,0 +1,75 @@
+/*
+ * conn: how every verb of the CLI reaches a service. Inside the enclave (or
+ * in tests) a service is a local nng URL; from the host it is a port of the
+ * enclave's attested bridge, reached over vsock through attested TLS with
+ * the operator's key, after the enclave's attestation document has been
+ * verified against the pinned root and PCRs.
+ *
+ * The connection options are the same for every verb and may stand
+ * anywhere before a "--" (main.c strips them before the verb sees argv):
+ *   --enclave URL|NAME  the enclave: vsock://CID (default ports per
+ *                       service), vsock://CID:PORT (that port), or the
+ *                       name of an enclave started by `cella up`
+ *   --key PATH          operator key (default ~/.config/cella/operator.key)
+ *   --root PEM          pinned attestation root (default: AWS Nitro G1, or
+ *                       the enclave's simulation root for a named enclave)
+ *   --pcr N=HEX         expected PCR (repeatable)
+ *   --allow-debug       accept a debug-mode enclave
+ *   --max-age S         refuse documents older than S seconds (default 60)
+ * Without --enclave, the local URL: $CELLA_CONTROL / $CELLA_PIPELINE /
+ * $CELLA_RA or the default ipc:///run/cella/{init,pipeline,ra}.sock.
+ */
+#ifndef CELLA_CLI_CONN_H
+#define CELLA_CLI_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/rpc.h"
+
+enum cella_svc {
+	CELLA_SVC_INIT,
+	CELLA_SVC_PIPELINE,
+	CELLA_SVC_RA,
+};
+
+#define CELLA_CONN_PCRS_MAX 32
+
+struct cella_conn_opts {
+	const char *enclave;
+	const char *key;
+	const char *root;
+	bool allow_debug;
+	unsigned max_age_s;
+	size_t npcrs;
+	struct {
+		unsigned index;
+		uint8_t value[48];
+	} pcrs[CELLA_CONN_PCRS_MAX];
+};
+
+/* The options main.c parsed for this run. */
+extern struct cella_conn_opts cella_conn;
+
+/*
+ * Take the connection options out of argv (before any "--"), into
+ * cella_conn. Returns 0, or 64 after printing what was wrong.
+ */
+int cella_conn_parse_args(int *argc, char **argv);
+
+/* Usage lines for the connection options, for verbs' --help. */
+extern const char cella_conn_usage[];
+
+/*
+ * An rpc client for svc (local, or through the bridge when --enclave was
+ * given). Errors are printed once as "cella VERB: ..."; returns 0 or an
+ * exit code (69 unreachable, 77 refused by policy or attestation, 64 bad
+ * options).
+ */
+int cella_conn_open(const char *verb, enum cella_svc svc, int timeout_ms,
+		    struct cella_rpc_client **out);
+
+/* The local URL of svc (environment override or default). */
+const char *cella_conn_local_url(enum cella_svc svc);
+
+#endif
