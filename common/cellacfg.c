@@ -156,11 +156,15 @@ const struct cella_conf_key cella_cfg_schema[] = {
 	{.key = "services", .type = CELLA_CONF_MAP, .def = "{}",
 	 .sub = service_item, .max = CELLA_CFG_SERVICES_MAX,
 	 .desc = "what init runs and supervises"},
+	{.key = "attestation", .type = CELLA_CONF_OBJECT,
+	 .sub = cella_cfg_attestation_keys,
+	 .desc = "cella-ra-web, the attestation authority"},
 	{0},
 };
 
 /* One row per cella component that runs under init (none yet). */
 const struct cella_cfg_builtin cella_cfg_builtins[] = {
+	{"ra-web", "attestation", cella_cfg_ra_argv, NULL, 3},
 	{0},
 };
 

@@ -24,6 +24,9 @@
 /* Keys of one services.<name> entry and of the init section. */
 extern const struct cella_conf_key cella_cfg_service_keys[];
 extern const struct cella_conf_key cella_cfg_init_keys[];
+/* attestation: cella-ra-web (cellacfg_ra.c), and its built-in argv. */
+extern const struct cella_conf_key cella_cfg_attestation_keys[];
+extern const char *const cella_cfg_ra_argv[];
 /* The whole file (the CLI validates with it at ""). */
 extern const struct cella_conf_key cella_cfg_schema[];
 

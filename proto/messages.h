@@ -84,6 +84,26 @@ enum cella_msg_dir {
 	X(0x010f, INIT_SHUTDOWN_REPLY, INIT, REPLY, 256,                    \
 	  "init: shutdown begun {}")                                        \
 	/* ra 0x0200-0x02ff */                                              \
+	X(0x0200, RA_ATTEST, RA, REQUEST, 4096,                             \
+	  "ra: a document {nonce, user_data, public_key} (each optional)")  \
+	X(0x0201, RA_ATTEST_REPLY, RA, REPLY, 16384,                        \
+	  "ra: {document}: COSE_Sign1 bytes")                               \
+	X(0x0202, RA_DESCRIBE_PCR, RA, REQUEST, 256,                        \
+	  "ra: one PCR {index}")                                            \
+	X(0x0203, RA_EXTEND_PCR, RA, REQUEST, 2048,                         \
+	  "ra: extend {index, data} (data at most 1024 bytes)")             \
+	X(0x0204, RA_PCR_REPLY, RA, REPLY, 256,                             \
+	  "ra: {index, value, locked} (describe and extend)")               \
+	X(0x0205, RA_LOCK_PCR, RA, REQUEST, 256, "ra: lock {index}")        \
+	X(0x0206, RA_LOCK_PCRS, RA, REQUEST, 256,                           \
+	  "ra: lock PCRs [0, range) {range}")                               \
+	X(0x0207, RA_LOCK_REPLY, RA, REPLY, 256, "ra: locked {}")           \
+	X(0x0208, RA_RANDOM, RA, REQUEST, 256,                              \
+	  "ra: NSM entropy {length} (1..4096)")                             \
+	X(0x0209, RA_RANDOM_REPLY, RA, REPLY, 4352, "ra: {random}")         \
+	X(0x020a, RA_DESCRIBE_NSM, RA, REQUEST, 256, "ra: the NSM's {}")    \
+	X(0x020b, RA_DESCRIBE_NSM_REPLY, RA, REPLY, 2048,                   \
+	  "ra: {module_id, version, max_pcrs, locked_pcrs, digest}")        \
 	/* pipeline 0x0300-0x03ff */                                        \
 	/* kms 0x0400-0x04ff */                                             \
 	/* fs-monitor 0x0500-0x05ff */                                      \
