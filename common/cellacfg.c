@@ -4,6 +4,7 @@
  * cycle is reported as the chain of names that forms it.
  */
 #include "common/cellacfg.h"
+#include "common/operators.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -151,6 +152,17 @@ const struct cella_conf_key cella_cfg_init_keys[] = {
 const struct cella_conf_key cella_cfg_schema[] = {
 	{.key = "name", .type = CELLA_CONF_STRING, .min = 1, .max = 63,
 	 .desc = "project name"},
+	{.key = "enclave", .type = CELLA_CONF_OBJECT, .def = "{}",
+	 .sub = cella_cfg_enclave_keys, .desc = "the enclave itself"},
+	{.key = "operators", .type = CELLA_CONF_LIST, .max = CELLA_OPERATORS_MAX,
+	 .sub = cella_operator_item,
+	 .desc = "who may reach the enclave through the attested bridge"},
+	{.key = "policy", .type = CELLA_CONF_OBJECT, .def = "{}",
+	 .sub = cella_policy_keys,
+	 .desc = "what operators may do in a non-debug enclave"},
+	{.key = "bridge", .type = CELLA_CONF_OBJECT, .def = "{}",
+	 .sub = cella_cfg_bridge_keys,
+	 .desc = "the attested bridge's vsock ports (cella-pf-proxy)"},
 	{.key = "init", .type = CELLA_CONF_OBJECT, .def = "{}",
 	 .sub = cella_cfg_init_keys, .desc = "cella-init, PID 1"},
 	{.key = "services", .type = CELLA_CONF_MAP, .def = "{}",
@@ -165,6 +177,7 @@ const struct cella_conf_key cella_cfg_schema[] = {
 /* One row per cella component that runs under init (none yet). */
 const struct cella_cfg_builtin cella_cfg_builtins[] = {
 	{"ra-web", "attestation", cella_cfg_ra_argv, NULL, 3},
+	{"bridge", "operators", cella_cfg_bridge_argv, NULL, 3},
 	{0},
 };
 

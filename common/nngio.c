@@ -18,6 +18,8 @@
 #include "common/log.h"
 #include "common/relay.h"
 
+#include <openssl/ssl.h>
+
 #define PROBE_TIMEOUT_MS 5000
 
 /* The relay thread and the one request it is asked to carry out. */
@@ -30,8 +32,11 @@ static struct {
 	uv_async_t wake;
 	struct cella_relay *relay;
 	unsigned seq;
-	/* request: add a rule (listen, target), or stop */
+	/* request: add a rule (listen, target), a stream rule (listen, sfd,
+	 * sssl), or stop */
 	const char *listen, *target;
+	int sfd;
+	SSL *sssl;
 	bool stop, busy, done;
 	int rv;
 	struct cella_diag diag;
@@ -54,6 +59,9 @@ relay_wake(uv_async_t *h)
 			cella_relay_close(g.relay, relay_closed, NULL);
 			g.relay = NULL;
 			g.rv = 0;
+		} else if (g.target == NULL) {
+			g.rv = cella_relay_add_stream(g.relay, g.listen, g.sfd,
+						      g.sssl, &g.diag);
 		} else {
 			g.rv = cella_relay_add(g.relay, g.listen, g.target,
 					       &g.diag);
@@ -111,8 +119,8 @@ fail_loop:
 
 /* Ask the relay thread to do one thing and wait for it. */
 static int
-relay_call(const char *listen, const char *target, bool stop,
-	   struct cella_diag *d)
+relay_call(const char *listen, const char *target, int sfd, SSL *sssl,
+	   bool stop, struct cella_diag *d)
 {
 	int rv;
 
@@ -121,6 +129,10 @@ relay_call(const char *listen, const char *target, bool stop,
 		pthread_cond_wait(&g.cv, &g.mu);
 	if ((rv = relay_start_locked()) < 0) {
 		pthread_mutex_unlock(&g.mu);
+		if (sfd >= 0) {
+			SSL_free(sssl);
+			close(sfd);
+		}
 		return cella_diag_set(d, rv, "cannot start the vsock relay: %s",
 				      uv_strerror(rv));
 	}
@@ -128,6 +140,8 @@ relay_call(const char *listen, const char *target, bool stop,
 	g.done = false;
 	g.listen = listen;
 	g.target = target;
+	g.sfd = sfd;
+	g.sssl = sssl;
 	g.stop = stop;
 	uv_async_send(&g.wake);
 	while (!g.done)
@@ -187,7 +201,7 @@ cella_nng_listen(nng_socket s, const char *url, struct cella_diag *d)
 	if (rv < 0)
 		return cella_diag_set(d, rv, "%s: cannot listen: %s", url,
 				      cella_strerror(rv));
-	if (nurl != url && (rv = relay_call(url, inner, false, d)) < 0) {
+	if (nurl != url && (rv = relay_call(url, inner, -1, NULL, false, d)) < 0) {
 		nng_listener_close(l);
 		return rv;
 	}
@@ -216,12 +230,35 @@ cella_nng_dial(nng_socket s, const char *url, bool block, struct cella_diag *d)
 		}
 		private_url(inner, sizeof(inner));
 		nurl = inner;
-		if ((rv = relay_call(inner, url, false, d)) < 0)
+		if ((rv = relay_call(inner, url, -1, NULL, false, d)) < 0)
 			return rv;
 	}
 	rv = cella_err_nng(nng_dial(s, nurl, NULL, block ? 0 : NNG_FLAG_NONBLOCK));
 	if (rv < 0)
 		return cella_diag_set(d, rv, "%s: cannot dial: %s", url,
+				      cella_strerror(rv));
+	return 0;
+}
+
+int
+cella_nng_dial_stream(nng_socket s, int fd, SSL *ssl, struct cella_diag *d)
+{
+	nng_dialer dl;
+	char inner[64];
+	int rv;
+
+	private_url(inner, sizeof(inner));
+	if ((rv = relay_call(inner, NULL, fd, ssl, false, d)) < 0)
+		return rv;
+	rv = cella_err_nng(nng_dialer_create(&dl, s, inner));
+	if (rv == 0) {
+		/* One stream, one connection: redialing would find nothing. */
+		(void)nng_dialer_set_ms(dl, NNG_OPT_RECONNMINT, 3600000);
+		(void)nng_dialer_set_ms(dl, NNG_OPT_RECONNMAXT, 3600000);
+		rv = cella_err_nng(nng_dialer_start(dl, 0));
+	}
+	if (rv < 0)
+		return cella_diag_set(d, rv, "cannot dial the stream: %s",
 				      cella_strerror(rv));
 	return 0;
 }
@@ -235,7 +272,7 @@ cella_nng_shutdown(void)
 		return;
 	}
 	pthread_mutex_unlock(&g.mu);
-	relay_call(NULL, NULL, true, NULL);
+	relay_call(NULL, NULL, -1, NULL, true, NULL);
 	pthread_join(g.thread, NULL);
 	pthread_mutex_lock(&g.mu);
 	g.running = false;

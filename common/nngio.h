@@ -31,6 +31,17 @@ int cella_nng_dial(nng_socket s, const char *url, bool block,
 		   struct cella_diag *d);
 
 /*
+ * Dial over an established stream (fd non-blocking; ssl NULL for plain, or
+ * an attested TLS session from atls.h): nng gets a private abstract socket
+ * whose one connection the relay joins with the stream. Takes ownership of
+ * fd and ssl, also on failure. nng must not redial: when the stream ends,
+ * the socket is done.
+ */
+struct ssl_st;
+int cella_nng_dial_stream(nng_socket s, int fd, struct ssl_st *ssl,
+			  struct cella_diag *d);
+
+/*
  * Stop the relay thread vsock URLs started (if any) and free it, with every
  * rule it holds (each vsock listen or dial adds one, which lives until
  * then). Call after closing the nng sockets that used vsock URLs, before

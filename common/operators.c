@@ -156,14 +156,14 @@ static const struct cella_conf_key operator_keys[] = {
 	{0},
 };
 
-static const struct cella_conf_key operator_item[] = {
+const struct cella_conf_key cella_operator_item[] = {
 	{.key = "operator", .type = CELLA_CONF_OBJECT, .sub = operator_keys},
 	{0},
 };
 
 const struct cella_conf_key cella_operators_keys[] = {
 	{.key = "operators", .type = CELLA_CONF_LIST, .max = CELLA_OPERATORS_MAX,
-	 .sub = operator_item,
+	 .sub = cella_operator_item,
 	 .desc = "who may reach the enclave through the attested bridge"},
 	{0},
 };

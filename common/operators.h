@@ -58,8 +58,10 @@ struct cella_operators {
 	bool debug;	   /* enclave.debug */
 };
 
-/* Schema rows for cella.yaml's `operators:` and `policy:` sections. */
+/* Schema rows for cella.yaml's `operators:` and `policy:` sections; the
+ * item row of the operators list. */
 extern const struct cella_conf_key cella_operators_keys[];
+extern const struct cella_conf_key cella_operator_item[];
 extern const struct cella_conf_key cella_policy_keys[];
 
 /*

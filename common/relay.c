@@ -6,6 +6,7 @@
 #include "common/relay.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -64,6 +65,8 @@ relay_refuse(struct relay_rule *rule, int fd)
 	}
 }
 
+static void rule_accept_fixed(struct relay_rule *rule, int fd);
+
 static void
 rule_accept_cb(uv_poll_t *h, int status, int events)
 {
@@ -87,42 +90,36 @@ rule_accept_cb(uv_poll_t *h, int status, int events)
 				       rule->listen_url, cella_errname(fd));
 			return;
 		}
-		if (r->stats.open >= r->opts.max_conns)
+		if (rule->fixed)
+			rule_accept_fixed(rule, fd);
+		else if (r->stats.open >= r->opts.max_conns)
 			relay_refuse(rule, fd);
 		else
 			relay_conn_start(rule, fd);
 	}
 }
 
-int
-cella_relay_add(struct cella_relay *r, const char *listen_url,
-		const char *target_url, struct cella_diag *d)
+/* Open rule's listener on listen_url and start accepting. */
+static int
+rule_listen(struct cella_relay *r, struct relay_rule *rule,
+	    const char *listen_url, struct cella_diag *d)
 {
-	struct relay_rule *rule;
 	int rv;
 
-	rule = calloc(1, sizeof(*rule));
-	if (rule == NULL)
-		return -ENOMEM;
-	rule->relay = r;
-	rule->lfd = -1;
-	if ((rv = cella_addr_parse(listen_url, &rule->listen, d)) < 0 ||
-	    (rv = cella_addr_parse(target_url, &rule->target, d)) < 0)
-		goto fail;
+	if ((rv = cella_addr_parse(listen_url, &rule->listen, d)) < 0)
+		return rv;
 	cella_addr_format(&rule->listen, rule->listen_url,
 			  sizeof(rule->listen_url));
-	cella_addr_format(&rule->target, rule->target_url,
-			  sizeof(rule->target_url));
 	rv = cella_addr_listen(&rule->listen, LISTEN_BACKLOG, d);
 	if (rv < 0)
-		goto fail;
+		return rv;
 	rule->lfd = rv;
 	if ((rv = uv_poll_init(r->loop, &rule->lpoll, rule->lfd)) < 0) {
 		cella_diag_set(d, rv, "%s: cannot watch: %s", listen_url,
 			       uv_strerror(rv));
 		close(rule->lfd);
 		cella_addr_unlink(&rule->listen);
-		goto fail;
+		return rv;
 	}
 	rule->lpoll.data = rule;
 	rule->listening = true;
@@ -135,9 +132,88 @@ cella_relay_add(struct cella_relay *r, const char *listen_url,
 		cella_log_info("listen", "addr=%s target=%s", rule->listen_url,
 			       rule->target_url);
 	return 0;
-fail:
-	free(rule);
+}
+
+static struct relay_rule *
+rule_new(struct cella_relay *r)
+{
+	struct relay_rule *rule = calloc(1, sizeof(*rule));
+
+	if (rule != NULL) {
+		rule->relay = r;
+		rule->lfd = -1;
+		rule->fixed_fd = -1;
+	}
+	return rule;
+}
+
+int
+cella_relay_add(struct cella_relay *r, const char *listen_url,
+		const char *target_url, struct cella_diag *d)
+{
+	struct relay_rule *rule = rule_new(r);
+	int rv;
+
+	if (rule == NULL)
+		return -ENOMEM;
+	if ((rv = cella_addr_parse(target_url, &rule->target, d)) == 0) {
+		cella_addr_format(&rule->target, rule->target_url,
+				  sizeof(rule->target_url));
+		rv = rule_listen(r, rule, listen_url, d);
+	}
+	if (rv < 0)
+		free(rule);
 	return rv;
+}
+
+int
+cella_relay_add_stream(struct cella_relay *r, const char *listen_url, int fd,
+		       SSL *ssl, struct cella_diag *d)
+{
+	struct relay_rule *rule = rule_new(r);
+	int rv;
+
+	if (rule == NULL) {
+		SSL_free(ssl);
+		close(fd);
+		return -ENOMEM;
+	}
+	rule->fixed = true;
+	rule->fixed_fd = fd;
+	rule->fixed_ssl = ssl;
+	snprintf(rule->target_url, sizeof(rule->target_url), "%s",
+		 ssl != NULL ? "(tls stream)" : "(stream)");
+	if ((rv = rule_listen(r, rule, listen_url, d)) < 0) {
+		SSL_free(ssl);
+		close(fd);
+		free(rule);
+	}
+	return rv;
+}
+
+int
+cella_relay_join(struct cella_relay *r, const char *tag, int fd_a, SSL *ssl_a,
+		 int fd_b, SSL *ssl_b)
+{
+	return relay_conn_join(r, tag, fd_a, ssl_a, fd_b, ssl_b);
+}
+
+/* A stream rule's one connection; the stream is the relay's from now. */
+static void
+rule_accept_fixed(struct relay_rule *rule, int fd)
+{
+	int sfd = rule->fixed_fd;
+
+	if (sfd < 0) {
+		cella_log_warn("conn_refused", "rule=%s reason=stream_taken",
+			       rule->listen_url);
+		close(fd);
+		return;
+	}
+	rule->fixed_fd = -1;
+	relay_conn_join(rule->relay, rule->listen_url, fd, NULL, sfd,
+			rule->fixed_ssl);
+	rule->fixed_ssl = NULL;
 }
 
 static void
@@ -199,6 +275,10 @@ relay_free(struct cella_relay *r)
 
 	while ((rule = LIST_FIRST(&r->rules)) != NULL) {
 		LIST_REMOVE(rule, link);
+		if (rule->fixed_fd >= 0) {
+			SSL_free(rule->fixed_ssl);
+			close(rule->fixed_fd);
+		}
 		free(rule);
 	}
 	if (r->closed != NULL)

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <openssl/ssl.h>
 #include <uv.h>
 
 #include "common/err.h"
@@ -63,6 +64,24 @@ int cella_relay_new(uv_loop_t *loop, const struct cella_relay_opts *opts,
  */
 int cella_relay_add(struct cella_relay *r, const char *listen_url,
 		    const char *target_url, struct cella_diag *d);
+
+/*
+ * Relay two established, non-blocking endpoints (an ssl is NULL for a plain
+ * side; a TLS side always takes the copy path, with close_notify for
+ * half-close and an EOF without it treated as a reset). Takes ownership of
+ * the fds and SSLs, also on failure. tag names the pair in logs.
+ */
+int cella_relay_join(struct cella_relay *r, const char *tag, int fd_a,
+		     SSL *ssl_a, int fd_b, SSL *ssl_b);
+
+/*
+ * A rule whose target is one established stream: the first connection
+ * accepted on listen_url is joined with (fd, ssl); any later one is closed.
+ * Takes ownership of fd and ssl, also on failure. This is how an attested
+ * TLS stream is handed to an nng dialer (nngio.h).
+ */
+int cella_relay_add_stream(struct cella_relay *r, const char *listen_url,
+			   int fd, SSL *ssl, struct cella_diag *d);
 
 /*
  * Stop accepting (listeners closed, socket files removed); open connections

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/err.h"
 #include "common/log.h"
 #include "common/relay_int.h"
 
@@ -30,6 +31,7 @@
 
 struct relay_side {
 	int fd;
+	SSL *ssl; /* a TLS side: always the copy path */
 	uv_poll_t poll;
 	bool poll_init;
 	int events;
@@ -46,6 +48,8 @@ struct relay_dir {
 	bool eof;	/* the source sent EOF */
 	bool shut;	/* the destination got SHUT_WR */
 	bool blocked;	/* the last write would have blocked */
+	bool rd_wants_wr; /* TLS: the source must be writable to read on */
+	bool wr_wants_rd; /* TLS: the destination must be readable first */
 	bool grow;	/* the last read filled the pipe */
 	unsigned full_reads;
 	uint64_t bytes;
@@ -167,13 +171,50 @@ dir_to_copy(struct relay_conn *c, struct relay_dir *dir)
 	return 0;
 }
 
+/* SSL_read's outcome as read(2) would put it; sets rd_wants_wr. */
+static ssize_t
+tls_read(struct relay_dir *dir, SSL *ssl)
+{
+	size_t n = 0;
+
+	dir->rd_wants_wr = false;
+	if (SSL_read_ex(ssl, dir->buf, dir->buf_cap, &n) == 1)
+		return (ssize_t)n;
+	switch (SSL_get_error(ssl, 0)) {
+	case SSL_ERROR_WANT_READ:
+		return -EAGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		dir->rd_wants_wr = true;
+		return -EAGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0; /* close_notify: a clean end of this direction */
+	default:
+		/* EOF without close_notify is a truncation, not an end. */
+		cella_err_ssl(0, NULL, 0);
+		return -ECONNRESET;
+	}
+}
+
 /* Read from src into the empty pipe or buffer: >0, 0 at EOF, or -errno. */
 static ssize_t
-dir_read(struct relay_conn *c, struct relay_dir *dir, int src)
+dir_read(struct relay_conn *c, struct relay_dir *dir, struct relay_side *sd)
 {
+	int src = sd->fd;
 	ssize_t n;
 	int rv;
 
+	if (sd->ssl != NULL) {
+		if (dir->buf == NULL && (rv = dir_setup_buf(c, dir)) < 0)
+			return rv;
+		dir->off = 0;
+		n = tls_read(dir, sd->ssl);
+		if (n < 0)
+			return n;
+		dir->pending = (size_t)n;
+		if (n > 0)
+			c->last_active = uv_now(c->relay->loop);
+		return n;
+	}
 	if (!dir->copy) {
 		if (dir->pipe[0] < 0 && (rv = dir_setup_pipe(dir)) < 0)
 			return rv;
@@ -199,15 +240,42 @@ out:
 	return n;
 }
 
+/* SSL_write's outcome as write(2) would put it; sets wr_wants_rd. */
+static ssize_t
+tls_write(struct relay_dir *dir, SSL *ssl)
+{
+	size_t n = 0;
+
+	dir->wr_wants_rd = false;
+	if (SSL_write_ex(ssl, dir->buf + dir->off, dir->pending, &n) == 1)
+		return (ssize_t)n;
+	switch (SSL_get_error(ssl, 0)) {
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_READ:
+		dir->wr_wants_rd = true;
+		errno = EAGAIN;
+		return -1;
+	default:
+		cella_err_ssl(0, NULL, 0);
+		errno = ECONNRESET;
+		return -1;
+	}
+}
+
 /* Write all pending bytes to dst: 0, -EAGAIN (blocked) or -errno. */
 static int
-dir_write(struct relay_conn *c, struct relay_dir *dir, int dst)
+dir_write(struct relay_conn *c, struct relay_dir *dir, struct relay_side *sd)
 {
+	int dst = sd->fd;
 	ssize_t n;
 	int rv;
 
 	while (dir->pending > 0) {
-		if (!dir->copy) {
+		if (sd->ssl != NULL) {
+			n = tls_write(dir, sd->ssl);
+		} else if (!dir->copy) {
 			n = splice(dir->pipe[0], NULL, dst, NULL, dir->pending,
 				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 			if (n < 0 && errno == EINVAL) {
@@ -246,15 +314,41 @@ dir_write(struct relay_conn *c, struct relay_dir *dir, int dst)
  * destination is full, or PUMP_ROUNDS have passed (level-triggered polling
  * brings us back). At EOF with nothing pending, half-close the destination.
  */
+/*
+ * Half-close the destination: TLS first says close_notify (the peer may
+ * go on sending, TLS 1.3 allows it), then the socket's write side.
+ */
+static int
+dir_shut(struct relay_dir *dir, struct relay_side *dst)
+{
+	if (dst->ssl != NULL && SSL_shutdown(dst->ssl) < 0) {
+		int e = SSL_get_error(dst->ssl, -1);
+
+		cella_err_ssl(0, NULL, 0);
+		if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+			dir->blocked = true;
+			dir->wr_wants_rd = e == SSL_ERROR_WANT_READ;
+			return 0;
+		}
+		return -ECONNRESET;
+	}
+	(void)shutdown(dst->fd, SHUT_WR);
+	dir->shut = true;
+	dir_release(dir);
+	return 0;
+}
+
 static int
 dir_pump(struct relay_conn *c, int d)
 {
 	struct relay_dir *dir = &c->dir[d];
-	int src = c->side[d].fd, dst = c->side[!d].fd;
+	struct relay_side *src = &c->side[d], *dst = &c->side[!d];
 	ssize_t n;
 	int rv;
 
-	for (int round = 0; round < PUMP_ROUNDS; round++) {
+	/* TLS may hold decrypted bytes the socket no longer signals: a TLS
+	 * source is read until it says it would block. */
+	for (int round = 0; round < PUMP_ROUNDS || src->ssl != NULL; round++) {
 		rv = dir_write(c, dir, dst);
 		dir->blocked = rv == -EAGAIN;
 		if (dir->blocked)
@@ -271,11 +365,8 @@ dir_pump(struct relay_conn *c, int d)
 		if (n == 0)
 			dir->eof = true;
 	}
-	if (dir->eof && dir->pending == 0 && !dir->shut) {
-		(void)shutdown(dst, SHUT_WR);
-		dir->shut = true;
-		dir_release(dir);
-	}
+	if (dir->eof && dir->pending == 0 && !dir->shut)
+		return dir_shut(dir, dst);
 	return 0;
 }
 
@@ -298,12 +389,14 @@ static void
 conn_watch(struct relay_conn *c)
 {
 	for (int s = 0; s < 2; s++) {
+		const struct relay_dir *in = &c->dir[s], *out = &c->dir[!s];
 		int ev = 0;
 
-		if (!c->dir[s].eof && !c->dir[s].blocked)
-			ev |= UV_READABLE;
-		if (c->dir[!s].blocked)
-			ev |= UV_WRITABLE;
+		/* TLS turns the wait around when it must talk first. */
+		if (!in->eof && !in->blocked)
+			ev |= in->rd_wants_wr ? UV_WRITABLE : UV_READABLE;
+		if (out->blocked)
+			ev |= out->wr_wants_rd ? UV_READABLE : UV_WRITABLE;
 		side_watch(&c->side[s], ev);
 	}
 }
@@ -359,6 +452,13 @@ conn_poll_cb(uv_poll_t *h, int status, int events)
 		}
 		uv_poll_stop(&s->poll);
 		conn_relaying(c);
+		return;
+	}
+	if (c->side[0].ssl != NULL || c->side[1].ssl != NULL) {
+		/* With TLS either event may serve either direction. */
+		conn_pump(c, idx);
+		if (c->state == CONN_RELAYING)
+			conn_pump(c, !idx);
 		return;
 	}
 	if (events & UV_READABLE)
@@ -525,6 +625,7 @@ conn_free(struct relay_conn *c)
 	struct cella_relay *r = c->relay;
 
 	for (int i = 0; i < 2; i++) {
+		SSL_free(c->side[i].ssl);
 		if (c->side[i].fd >= 0)
 			close(c->side[i].fd);
 		dir_release(&c->dir[i]);
@@ -558,7 +659,8 @@ conn_close(struct relay_conn *c, const char *reason, int err)
 	r->pending_closes++;
 	if (strcmp(reason, "upstream") == 0 || strcmp(reason, "resolve") == 0)
 		cella_log_warn("upstream_failed", "conn=%llu target=%s err=%s",
-			       (unsigned long long)c->id, c->rule->target_url,
+			       (unsigned long long)c->id,
+			       c->rule != NULL ? c->rule->target_url : "-",
 			       cella_errname(err));
 	cella_log_debug("conn_close",
 			"conn=%llu reason=%s up=%llu down=%llu ms=%llu err=%s",
@@ -588,16 +690,14 @@ conn_close(struct relay_conn *c, const char *reason, int err)
 	relay_conn_ended(r);
 }
 
-void
-relay_conn_start(struct relay_rule *rule, int fd)
+/* A new connection on r, listed and counted, with its idle timer. */
+static struct relay_conn *
+conn_new(struct cella_relay *r, struct relay_rule *rule, const char *tag)
 {
-	struct cella_relay *r = rule->relay;
 	struct relay_conn *c = calloc(1, sizeof(*c));
 
-	if (c == NULL) {
-		close(fd);
-		return;
-	}
+	if (c == NULL)
+		return NULL;
 	c->relay = r;
 	c->rule = rule;
 	c->id = ++r->next_id;
@@ -614,16 +714,60 @@ relay_conn_start(struct relay_rule *rule, int fd)
 	uv_timer_init(r->loop, &c->idle);
 	c->idle.data = c;
 	c->handles++;
+	if (r->opts.idle_timeout_ms > 0)
+		uv_timer_start(&c->idle, conn_idle_cb, r->opts.idle_timeout_ms,
+			       0);
 	cella_log_debug("conn_open", "conn=%llu rule=%s",
-			(unsigned long long)c->id, rule->listen_url);
+			(unsigned long long)c->id, tag);
+	return c;
+}
+
+void
+relay_conn_start(struct relay_rule *rule, int fd)
+{
+	struct relay_conn *c = conn_new(rule->relay, rule, rule->listen_url);
+
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
 	if (side_open(c, 0, fd) < 0) {
 		conn_close(c, "error", -EIO);
 		return;
 	}
-	if (r->opts.idle_timeout_ms > 0)
-		uv_timer_start(&c->idle, conn_idle_cb, r->opts.idle_timeout_ms,
-			       0);
 	conn_target(c);
+}
+
+int
+relay_conn_join(struct cella_relay *r, const char *tag, int fd_a, SSL *ssl_a,
+		int fd_b, SSL *ssl_b)
+{
+	struct relay_conn *c = conn_new(r, NULL, tag);
+	int rv;
+
+	if (c == NULL) {
+		SSL_free(ssl_a);
+		SSL_free(ssl_b);
+		close(fd_a);
+		close(fd_b);
+		return -ENOMEM;
+	}
+	c->side[0].ssl = ssl_a;
+	c->side[1].ssl = ssl_b;
+	for (int i = 0; i < 2; i++)
+		c->dir[i].copy |= ssl_a != NULL || ssl_b != NULL;
+	rv = side_open(c, 0, fd_a);
+	if (rv < 0) {
+		close(fd_b);
+		conn_close(c, "error", rv);
+		return rv;
+	}
+	if ((rv = side_open(c, 1, fd_b)) < 0) {
+		conn_close(c, "error", rv);
+		return rv;
+	}
+	conn_relaying(c);
+	return 0;
 }
 
 void

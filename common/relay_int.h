@@ -5,6 +5,7 @@
 #ifndef CELLA_RELAY_INT_H
 #define CELLA_RELAY_INT_H
 
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <sys/queue.h>
 
@@ -19,6 +20,11 @@ struct relay_rule {
 	int lfd;
 	uv_poll_t lpoll;
 	bool listening;
+	/* A stream rule: the first accepted connection is joined with this
+	 * established stream (fixed_fd, fixed_ssl); later ones are closed. */
+	bool fixed;
+	int fixed_fd;
+	SSL *fixed_ssl;
 	LIST_ENTRY(relay_rule) link;
 };
 
@@ -43,6 +49,9 @@ struct cella_relay {
 
 /* Start relaying fd (accepted on rule); takes ownership of fd. */
 void relay_conn_start(struct relay_rule *rule, int fd);
+/* Relay two established endpoints; takes the fds and SSLs in any case. */
+int relay_conn_join(struct cella_relay *r, const char *tag, int fd_a,
+		    SSL *ssl_a, int fd_b, SSL *ssl_b);
 /* Close conn at once (relay shutdown). */
 void relay_conn_abort(struct relay_conn *c);
 /* A connection or rule handle finished closing. */

@@ -26,6 +26,8 @@
 #include <string.h>
 
 #include <nng/nng.h>
+#include <openssl/ssl.h>
+#include <unistd.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
@@ -245,6 +247,18 @@ cella_rpc_server_free(struct cella_rpc_server *s)
 	if (s == NULL)
 		return;
 	atomic_store(&s->closing, true);
+	/* A reply on its way (a shutdown request's, say) should leave before
+	 * the socket closes under it: give sends a moment to complete. */
+	for (int waited = 0; waited < 1000; waited += 5) {
+		bool sending = false;
+
+		for (unsigned i = 0; i < s->nworkers; i++)
+			sending |= __atomic_load_n(&s->w[i].state,
+						   __ATOMIC_ACQUIRE) == W_SEND;
+		if (!sending)
+			break;
+		nng_msleep(5);
+	}
 	/* Closing fails every pending operation; stop waits out callbacks. */
 	if (s->sock_open)
 		nng_close(s->sock);
@@ -327,9 +341,10 @@ cella_rpc_require(struct cella_rpc_req *req, uint32_t role)
 
 /* --- client --- */
 
-int
-cella_rpc_client_new(const char *url, int timeout_ms,
-		     struct cella_rpc_client **out, struct cella_diag *d)
+/* A REQ socket with cella's options, not yet connected. */
+static int
+client_alloc(const char *name, int timeout_ms, struct cella_rpc_client **out,
+	     struct cella_diag *d)
 {
 	struct cella_rpc_client *c;
 	int rv;
@@ -340,7 +355,7 @@ cella_rpc_client_new(const char *url, int timeout_ms,
 		return cella_diag_set(d, -ENOMEM, "rpc: out of memory");
 	c->timeout_ms = timeout_ms;
 	atomic_init(&c->next_id, 1);
-	snprintf(c->url, sizeof(c->url), "%s", url);
+	snprintf(c->url, sizeof(c->url), "%s", name);
 	if ((rv = cella_err_nng(nng_req0_open(&c->sock))) < 0) {
 		rv = cella_diag_set(d, rv, "rpc: cannot open a REQ socket: %s",
 				    cella_strerror(rv));
@@ -357,13 +372,48 @@ cella_rpc_client_new(const char *url, int timeout_ms,
 				    cella_strerror(rv));
 		goto fail;
 	}
-	if ((rv = cella_nng_dial(c->sock, url, true, d)) < 0)
-		goto fail;
 	*out = c;
 	return 0;
 fail:
 	cella_rpc_client_free(c);
 	return rv;
+}
+
+int
+cella_rpc_client_new(const char *url, int timeout_ms,
+		     struct cella_rpc_client **out, struct cella_diag *d)
+{
+	struct cella_rpc_client *c;
+	int rv;
+
+	if ((rv = client_alloc(url, timeout_ms, &c, d)) < 0)
+		return rv;
+	if ((rv = cella_nng_dial(c->sock, url, true, d)) < 0) {
+		cella_rpc_client_free(c);
+		return rv;
+	}
+	*out = c;
+	return 0;
+}
+
+int
+cella_rpc_client_new_stream(int fd, SSL *ssl, const char *name, int timeout_ms,
+			    struct cella_rpc_client **out, struct cella_diag *d)
+{
+	struct cella_rpc_client *c;
+	int rv;
+
+	if ((rv = client_alloc(name, timeout_ms, &c, d)) < 0) {
+		SSL_free(ssl);
+		close(fd);
+		return rv;
+	}
+	if ((rv = cella_nng_dial_stream(c->sock, fd, ssl, d)) < 0) {
+		cella_rpc_client_free(c);
+		return rv;
+	}
+	*out = c;
+	return 0;
 }
 
 void

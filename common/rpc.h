@@ -127,6 +127,16 @@ int cella_rpc_client_new(const char *url, int timeout_ms,
 void cella_rpc_client_free(struct cella_rpc_client *c);
 
 /*
+ * A client over an established stream (an attested TLS session to the
+ * bridge, say: atls.h). Takes ownership of fd and ssl, also on failure.
+ * name labels the stream in errors.
+ */
+struct ssl_st;
+int cella_rpc_client_new_stream(int fd, struct ssl_st *ssl, const char *name,
+				int timeout_ms, struct cella_rpc_client **out,
+				struct cella_diag *d);
+
+/*
  * Send a request and wait for its reply. On success *reply owns the reply
  * (cella_env_fini). An error reply gives its negative errno with its message
  * in d; -ETIMEDOUT when no reply came in time; -EINVAL when type is not a

@@ -8,10 +8,15 @@
 #ifndef CELLA_CLI_CMD_H
 #define CELLA_CLI_CMD_H
 
+#include <stdbool.h>
+
 struct cella_cmd {
 	const char *name;
 	int (*run)(int argc, char **argv); /* argv[0] is the verb */
 	const char *summary;
+	/* The verb reaches a service: the connection options (conn.h) are
+	 * taken out of its argv, wherever they stand, before it runs. */
+	bool connects;
 };
 
 /* The verb table, ending with a NULL name (cmd_table.c). */

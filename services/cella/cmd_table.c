@@ -11,15 +11,17 @@ int cella_cmd_start(int argc, char **argv);
 int cella_cmd_stop(int argc, char **argv);
 int cella_cmd_restart(int argc, char **argv);
 int cella_cmd_events(int argc, char **argv);
+int cella_cmd_keygen(int argc, char **argv);
 
 const struct cella_cmd cella_cmds[] = {
-	{"verify", cella_cmd_verify, "verify an attestation document"},
-	{"sim-ca", cella_cmd_sim_ca, "simulation attestation CA (init, issue)"},
-	{"ps", cella_cmd_ps, "services under cella-init and their states"},
-	{"logs", cella_cmd_logs, "a service's captured output (-f follows)"},
-	{"start", cella_cmd_start, "start a service and wait until ready"},
-	{"stop", cella_cmd_stop, "stop a service and its whole process group"},
-	{"restart", cella_cmd_restart, "restart a service and wait until ready"},
-	{"events", cella_cmd_events, "the measured event log, chain verified"},
-	{NULL, NULL, NULL},
+	{"verify", cella_cmd_verify, "verify an attestation document", false},
+	{"sim-ca", cella_cmd_sim_ca, "simulation attestation CA (init, issue)", false},
+	{"ps", cella_cmd_ps, "services under cella-init and their states", true},
+	{"logs", cella_cmd_logs, "a service's captured output (-f follows)", true},
+	{"start", cella_cmd_start, "start a service and wait until ready", true},
+	{"stop", cella_cmd_stop, "stop a service and its whole process group", true},
+	{"restart", cella_cmd_restart, "restart a service and wait until ready", true},
+	{"events", cella_cmd_events, "the measured event log, chain verified", true},
+	{"keygen", cella_cmd_keygen, "create an operator key for the bridge", false},
+	{NULL, NULL, NULL, false},
 };

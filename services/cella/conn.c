@@ -10,7 +10,11 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "common/addr.h"
 #include "common/buf.h"
+#include "common/log.h"
+#include "common/tls.h"
+#include "proto/ports.h"
 
 struct cella_conn_opts cella_conn = {.max_age_s = 60};
 
@@ -156,19 +160,151 @@ cella_conn_parse_args(int *argc, char **argv)
 	return 0;
 }
 
+/* The bridge port of svc on the enclave named by --enclave. */
+static int
+bridge_url(enum cella_svc svc, char *url, size_t len, struct cella_diag *d)
+{
+	static const unsigned ports[] = {
+		[CELLA_SVC_INIT] = CELLA_PORT_INIT,
+		[CELLA_SVC_PIPELINE] = CELLA_PORT_PIPELINE,
+		[CELLA_SVC_RA] = CELLA_PORT_INIT,
+	};
+	const char *e = cella_conn.enclave;
+	struct cella_addr a;
+
+	if (strncmp(e, "vsock://", 8) == 0 && strchr(e + 8, ':') == NULL)
+		snprintf(url, len, "%s:%u", e, ports[svc]);
+	else
+		snprintf(url, len, "%s", e);
+	if (cella_addr_parse(url, &a, d) < 0)
+		return cella_diag_set(d, -EINVAL,
+				      "--enclave '%s': a vsock://CID[:PORT] "
+				      "address or an enclave name",
+				      e);
+	return 0;
+}
+
+int
+cella_conn_policy(struct cella_verify_policy *pol, X509 **root,
+		  struct cella_diag *d)
+{
+	static struct cella_verify_pcr pcrs[CELLA_CONN_PCRS_MAX];
+	int rv;
+
+	cella_verify_policy_init(pol);
+	*root = NULL;
+	if (cella_conn.root != NULL &&
+	    (rv = cella_verify_root_load(cella_conn.root, root, d)) < 0)
+		return rv;
+	pol->root = *root;
+	pol->allow_debug = cella_conn.allow_debug;
+	pol->max_age_s = cella_conn.max_age_s;
+	for (size_t i = 0; i < cella_conn.npcrs; i++) {
+		pcrs[i].index = cella_conn.pcrs[i].index;
+		memcpy(pcrs[i].value, cella_conn.pcrs[i].value, 48);
+	}
+	pol->pcrs = pcrs;
+	pol->npcrs = cella_conn.npcrs;
+	return 0;
+}
+
+int
+cella_conn_dial(enum cella_svc svc, int timeout_ms, int *fd, SSL **ssl,
+		struct cella_atls_peer *peer, struct cella_diag *d)
+{
+	struct cella_verify_policy pol;
+	struct cella_atls_dial_opts o = {.timeout_ms = timeout_ms};
+	char url[CELLA_ADDR_URL_MAX + 16], key[4096];
+	X509 *root = NULL;
+	int rv;
+
+	if ((rv = bridge_url(svc, url, sizeof(url), d)) < 0 ||
+	    (rv = cella_conn_policy(&pol, &root, d)) < 0)
+		return rv;
+	o.key_path = cella_conn.key != NULL
+			     ? cella_conn.key
+			     : cella_opkey_default_path(key, sizeof(key));
+	o.pol = &pol;
+	rv = cella_atls_dial(url, &o, fd, ssl, peer, d);
+	X509_free(root);
+	return rv;
+}
+
+/* Exit code for a failed bridge dial, after saying why. */
+static int
+dial_failed(const char *verb, int rv, const struct cella_diag *d)
+{
+	if (rv == -EACCES) {
+		fprintf(stderr, "cella %s: refused: %s\n", verb, d->msg);
+		return EX_NOPERM;
+	}
+	fprintf(stderr, "cella %s: %s\n", verb,
+		d->msg[0] ? d->msg : cella_strerror(rv));
+	return rv == -EINVAL ? EX_USAGE : EX_UNAVAILABLE;
+}
+
+int
+cella_conn_parse_leading(int *argc, char ***argv)
+{
+	char **v = *argv;
+
+	while (*argc >= 2) {
+		const char *a = v[1], *val = NULL;
+		char name[32];
+		int used = 1, rv;
+		const char *eq = strchr(a, '=');
+
+		if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0)
+			break;
+		if (eq != NULL && (size_t)(eq - a) < sizeof(name)) {
+			memcpy(name, a, (size_t)(eq - a));
+			name[eq - a] = '\0';
+			val = eq + 1;
+		} else {
+			snprintf(name, sizeof(name), "%s", a);
+			if (takes_value(name) && *argc >= 3) {
+				val = v[2];
+				used = 2;
+			}
+		}
+		rv = conn_option(name, val);
+		if (rv == 0 && !takes_value(name))
+			break; /* not ours: a global option of main's */
+		if (rv <= 0) {
+			fprintf(stderr, "cella: bad %s '%s'\n", name,
+				val ? val : "(missing)");
+			return EX_USAGE;
+		}
+		/* Shift argv[0] along so it stays the program name. */
+		v[used] = v[0];
+		v += used;
+		*argc -= used;
+	}
+	*argv = v;
+	return 0;
+}
+
 int
 cella_conn_open(const char *verb, enum cella_svc svc, int timeout_ms,
 		struct cella_rpc_client **out)
 {
 	struct cella_diag d = {{0}};
 	const char *url = cella_conn_local_url(svc);
-	int rv;
+	static struct cella_atls_peer peer;
+	SSL *ssl = NULL;
+	int fd = -1, rv;
 
 	if (cella_conn.enclave != NULL) {
-		fprintf(stderr, "cella %s: --enclave: the attested bridge "
-				"client is not built yet\n",
-			verb);
-		return EX_UNAVAILABLE;
+		rv = cella_conn_dial(svc, timeout_ms, &fd, &ssl, &peer, &d);
+		if (rv < 0)
+			return dial_failed(verb, rv, &d);
+		cella_log_info("attested", "module_id=%s operator=%s",
+			       cella_q(peer.module_id), cella_q(peer.operator));
+		rv = cella_rpc_client_new_stream(fd, ssl, cella_conn.enclave,
+						 timeout_ms, out, &d);
+		if (rv < 0)
+			return dial_failed(verb, rv, &d);
+		return 0;
 	}
 	rv = cella_rpc_client_new(url, timeout_ms, out, &d);
 	if (rv < 0) {

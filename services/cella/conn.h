@@ -5,8 +5,9 @@
  * the operator's key, after the enclave's attestation document has been
  * verified against the pinned root and PCRs.
  *
- * The connection options are the same for every verb and may stand
- * anywhere before a "--" (main.c strips them before the verb sees argv):
+ * The connection options are the same for every verb that connects and may
+ * stand before the verb or anywhere among its arguments before a "--"
+ * (main.c takes them out before the verb sees argv):
  *   --enclave URL|NAME  the enclave: vsock://CID (default ports per
  *                       service), vsock://CID:PORT (that port), or the
  *                       name of an enclave started by `cella up`
@@ -25,7 +26,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/atls.h"
 #include "common/rpc.h"
+#include "common/verify.h"
 
 enum cella_svc {
 	CELLA_SVC_INIT,
@@ -52,10 +55,17 @@ struct cella_conn_opts {
 extern struct cella_conn_opts cella_conn;
 
 /*
- * Take the connection options out of argv (before any "--"), into
- * cella_conn. Returns 0, or 64 after printing what was wrong.
+ * Take the connection options out of argv[1..] (before any "--"), into
+ * cella_conn. Returns 0, or 64 after printing what was wrong. main.c does
+ * this for the verbs that connect (struct cella_cmd.connects).
  */
 int cella_conn_parse_args(int *argc, char **argv);
+
+/*
+ * The same for options standing before the verb (`cella --enclave X ps`):
+ * consumes them from the front of argv, leaving argv[0] the program.
+ */
+int cella_conn_parse_leading(int *argc, char ***argv);
 
 /* Usage lines for the connection options, for verbs' --help. */
 extern const char cella_conn_usage[];
@@ -68,6 +78,18 @@ extern const char cella_conn_usage[];
  */
 int cella_conn_open(const char *verb, enum cella_svc svc, int timeout_ms,
 		    struct cella_rpc_client **out);
+
+/*
+ * For verbs that need the attested stream itself (cella attest): dial svc's
+ * bridge port with the connection options. Needs --enclave.
+ */
+int cella_conn_dial(enum cella_svc svc, int timeout_ms, int *fd, SSL **ssl,
+		    struct cella_atls_peer *peer, struct cella_diag *d);
+
+/* The verification policy the connection options describe (*root is the
+ * caller's to X509_free). */
+int cella_conn_policy(struct cella_verify_policy *pol, X509 **root,
+		      struct cella_diag *d);
 
 /* The local URL of svc (environment override or default). */
 const char *cella_conn_local_url(enum cella_svc svc);

@@ -3,6 +3,7 @@
  * place that turns errors into messages and exit codes.
  */
 #include "services/cella/ctl.h"
+#include "services/cella/conn.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -48,6 +49,9 @@ cella_ctl_open(const char *verb, const char *url, int timeout_ms,
 	struct cella_diag d = {{0}};
 	int rv;
 
+	/* --enclave: the same verbs through the attested bridge. */
+	if (cella_conn.enclave != NULL)
+		return cella_conn_open(verb, CELLA_SVC_INIT, timeout_ms, out);
 	rv = cella_rpc_client_new(url, timeout_ms, out, &d);
 	if (rv < 0) {
 		if (d.msg[0] != '\0') /* it names the address already */

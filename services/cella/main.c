@@ -36,7 +36,8 @@ main(int argc, char **argv)
 		argc -= 2;
 		argv += 2;
 	}
-	if ((rv = cella_conn_parse_args(&argc, argv)) != 0)
+	/* Connection options before the verb apply to it as well. */
+	if ((rv = cella_conn_parse_leading(&argc, &argv)) != 0)
 		return rv;
 	if (argc < 2) {
 		usage(stderr);
@@ -47,9 +48,16 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	for (const struct cella_cmd *c = cella_cmds; c->name != NULL; c++)
-		if (strcmp(argv[1], c->name) == 0)
-			return c->run(argc - 1, argv + 1);
+	for (const struct cella_cmd *c = cella_cmds; c->name != NULL; c++) {
+		if (strcmp(argv[1], c->name) != 0)
+			continue;
+		argc--;
+		argv++;
+		if (c->connects &&
+		    (rv = cella_conn_parse_args(&argc, argv)) != 0)
+			return rv;
+		return c->run(argc, argv);
+	}
 	fprintf(stderr, "cella: unknown command '%s' (try 'cella --help')\n",
 		argv[1]);
 	return EX_USAGE;

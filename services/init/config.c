@@ -7,6 +7,7 @@
 #include "services/init/config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -300,8 +301,13 @@ init_conf_load(const char *path, FILE *print, struct init_conf **out,
 {
 	struct cella_conf *c = NULL;
 	struct init_conf *ic;
+	char abs[PATH_MAX];
 	int rv;
 
+	/* Built-in services get the config's path: it must not depend on
+	 * their working directory. */
+	if (realpath(path, abs) != NULL)
+		path = abs;
 	ic = calloc(1, sizeof(*ic));
 	if (ic == NULL || (ic->path = strdup(path)) == NULL) {
 		rv = -ENOMEM;

@@ -299,12 +299,19 @@ ipc_prepare(const struct cella_addr *a, bool after, struct cella_diag *d)
 	return 0;
 }
 
+static const struct cella_rpc_peer *
+rpc_peer(void *req, void *arg)
+{
+	(void)arg;
+	return cella_rpc_req_peer(req);
+}
+
 int
 init_control_new(struct init_ctx *ctx, const char *url,
 		 struct init_control **out, struct cella_diag *d)
 {
 	static const struct init_control_transport rpc = {rpc_reply, rpc_error,
-							   NULL};
+							   NULL, rpc_peer};
 	struct init_control *c;
 	struct cella_addr a;
 	int rv;

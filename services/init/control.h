@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "common/envelope.h"
+#include "common/rpc.h"
 #include "common/err.h"
 
 struct init_ctx;
@@ -42,6 +43,9 @@ struct init_control_transport {
 		      void *arg);
 	void (*error)(void *req, int err, const char *msg, void *arg);
 	void *arg;
+	/* Who sent req (an operator through the bridge carries roles); NULL
+	 * or a NULL answer: a local peer with every role. */
+	const struct cella_rpc_peer *(*peer)(void *req, void *arg);
 };
 int init_control_local(struct init_ctx *ctx,
 		       const struct init_control_transport *t,

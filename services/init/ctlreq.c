@@ -9,6 +9,7 @@
 
 #include "common/cbor.h"
 #include "common/log.h"
+#include "common/operators.h"
 #include "services/init/control_int.h"
 #include "services/init/ctlbody.h"
 
@@ -245,6 +246,50 @@ route(struct init_control *c, void *req, const struct cella_env *env,
 	}
 }
 
+/*
+ * The role each request needs from an operator (through the bridge):
+ * changing services needs `services`, reading logs and the event log needs
+ * `logs`, either lets one look at states. Appending to the measured log is
+ * for the enclave's own processes only.
+ */
+static int
+check_role(struct init_control *c, void *req, uint32_t type,
+	   struct cella_diag *d)
+{
+	const struct cella_rpc_peer *p = c->t.peer != NULL
+						 ? c->t.peer(req, c->t.arg)
+						 : NULL;
+	uint32_t need;
+	char names[64];
+
+	if (p == NULL || !p->remote)
+		return 0;
+	switch (type) {
+	case CELLA_MSG_INIT_START:
+	case CELLA_MSG_INIT_STOP:
+	case CELLA_MSG_INIT_RESTART:
+	case CELLA_MSG_INIT_SHUTDOWN:
+		need = CELLA_ROLE_SERVICES;
+		break;
+	case CELLA_MSG_INIT_LOGS:
+	case CELLA_MSG_INIT_LOGS_FOLLOW:
+	case CELLA_MSG_INIT_EVENTS:
+		need = CELLA_ROLE_LOGS;
+		break;
+	case CELLA_MSG_INIT_EVENT_APPEND:
+		return cella_diag_set(d, -EACCES,
+				      "only the enclave's own services append "
+				      "to the event log");
+	default:
+		return 0; /* ping, list, status: any role */
+	}
+	if (p->roles & need)
+		return 0;
+	cella_roles_format(need, names, sizeof(names));
+	return cella_diag_set(d, -EACCES, "operator '%s' lacks the role %s",
+			      p->operator, names);
+}
+
 void
 init_control_dispatch(struct init_control *c, void *req,
 		      const struct cella_env *env)
@@ -252,6 +297,12 @@ init_control_dispatch(struct init_control *c, void *req,
 	struct cella_diag d = {{0}};
 	int rv;
 
+	if ((rv = check_role(c, req, env->type, &d)) < 0) {
+		cella_log_warn("ctl_denied", "type=0x%04x msg=%s", env->type,
+			       cella_q(d.msg));
+		ctl_fail(c, req, rv, &d);
+		return;
+	}
 	if (env->body == NULL || !cbor_isa_map(env->body)) {
 		c->t.error(req, -EBADMSG, "body: expected a map", c->t.arg);
 		return;

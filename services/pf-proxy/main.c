@@ -15,7 +15,9 @@
 #include "services/pf-proxy/pfp.h"
 
 static const char usage_text[] =
-	"usage: cella-pf-proxy --forward LISTEN=TARGET [--forward ...]\n"
+	"usage: cella-pf-proxy [--forward LISTEN=TARGET]... \n"
+	"                      [--bridge LISTEN=TARGET,roles=R[,R]]...\n"
+	"                      [--config cella.yaml] [--ra URL] [--control URL]\n"
 	"                      [--max-conns N] [--idle-timeout S]\n"
 	"                      [--drain-timeout S] [--ready-fd N] [-v]\n"
 	"\n"
@@ -27,6 +29,16 @@ static const char usage_text[] =
 	"$CELLA_VSOCK_DIR/CID_PORT and vsock://any uses CELLA_VSOCK_CID.\n"
 	"\n"
 	"  --forward LISTEN=TARGET  a rule (repeatable, at most 64)\n"
+	"  --bridge LISTEN=TARGET,roles=R[,R]\n"
+	"                           an attested TLS bridge to a service's ipc\n"
+	"                           socket for operators holding one of the\n"
+	"                           roles (services, logs, exec, files)\n"
+	"  --config FILE            cella.yaml: operators, policy and, unless\n"
+	"                           --bridge is given, bridge.rules\n"
+	"  --ra URL                 cella-ra-web's internal API\n"
+	"                           (default ipc:///run/cella/ra.sock)\n"
+	"  --control URL            cella-init's control API, for the event\n"
+	"                           log head (default ipc:///run/cella/init.sock)\n"
 	"  --max-conns N            open connections at most (default 4096);\n"
 	"                           more are accepted and closed at once\n"
 	"  --idle-timeout S         close a connection idle S seconds (0: never)\n"
@@ -82,6 +94,34 @@ check_rule(char *arg, struct pfp_opts *o)
 	return 0;
 }
 
+/* The bridge's options: the config first, then the flags over it. */
+static int
+bridge_setup(struct pfp_bridge_opts *b, const char *config,
+	     const struct pfp_bridge_rule *rules, size_t n, const char *ra,
+	     const char *control)
+{
+	struct cella_diag d;
+
+	snprintf(b->ra_url, sizeof(b->ra_url), "ipc:///run/cella/ra.sock");
+	snprintf(b->init_url, sizeof(b->init_url), "ipc:///run/cella/init.sock");
+	if (config != NULL && pfp_bridge_from_config(config, b, &d) < 0) {
+		fprintf(stderr, "cella-pf-proxy: %s\n", d.msg);
+		return EX_CONFIG;
+	}
+	if (n > 0) {
+		memcpy(b->rules, rules, n * sizeof(*rules));
+		b->nrules = n;
+	}
+	if (b->nrules > 0 && config == NULL)
+		return usage_error("%s", "--bridge needs --config (the "
+					 "operators allowed in)");
+	if (ra != NULL)
+		snprintf(b->ra_url, sizeof(b->ra_url), "%s", ra);
+	if (control != NULL)
+		snprintf(b->init_url, sizeof(b->init_url), "%s", control);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -92,12 +132,20 @@ main(int argc, char **argv)
 		{"drain-timeout", required_argument, NULL, 'D'},
 		{"ready-fd", required_argument, NULL, 'r'},
 		{"check", no_argument, NULL, 'n'},
+		{"bridge", required_argument, NULL, 'b'},
+		{"config", required_argument, NULL, 'c'},
+		{"ra", required_argument, NULL, 'R'},
+		{"control", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct pfp_opts o = {.ready_fd = -1,
+	static struct pfp_opts o = {.ready_fd = -1,
 			     .drain_timeout_ms = 10000,
 			     .relay = {.max_conns = CELLA_RELAY_MAX_CONNS}};
+	struct pfp_bridge_rule flags_rules[PFP_BRIDGES_MAX];
+	size_t nflags = 0;
+	const char *config = NULL, *ra = NULL, *control = NULL;
+	struct cella_diag d;
 	uint64_t v;
 	int ch, rv, check = 0;
 
@@ -134,6 +182,22 @@ main(int argc, char **argv)
 		case 'n':
 			check = 1;
 			break;
+		case 'b':
+			if (nflags == PFP_BRIDGES_MAX)
+				return usage_error("more than %s bridges", "16");
+			if (pfp_bridge_rule_parse(optarg, &flags_rules[nflags++],
+						  &d) < 0)
+				return usage_error("%s", d.msg);
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'R':
+			ra = optarg;
+			break;
+		case 'C':
+			control = optarg;
+			break;
 		case 'v':
 			cella_log_verbose();
 			break;
@@ -146,9 +210,14 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (o.nrules == 0)
-		return usage_error("%s", "no --forward rule given");
+	if ((rv = bridge_setup(&o.bridge, config, flags_rules, nflags, ra,
+			       control)) != 0)
+		return rv;
+	if (o.nrules == 0 && o.bridge.nrules == 0)
+		return usage_error("%s", "no --forward or --bridge rule given");
 	if (check)
 		return 0;
+	/* Bridge handshakes run on libuv's workers: room for them. */
+	setenv("UV_THREADPOOL_SIZE", "16", 0);
 	return pfp_run(&o);
 }

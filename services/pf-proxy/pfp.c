@@ -21,6 +21,7 @@
 struct pfp {
 	uv_loop_t loop;
 	struct cella_relay *relay;
+	struct pfp_bridge *bridge;
 	int sigfd;
 	uv_poll_t sigpoll;
 	uv_timer_t drain;
@@ -116,6 +117,8 @@ pfp_signal(uv_poll_t *h, int status, int events)
 		return;
 	}
 	p->draining = true;
+	if (p->bridge != NULL)
+		pfp_bridge_stop(p->bridge);
 	cella_relay_get_stats(p->relay, &st);
 	cella_log_info("draining", "signal=%s open=%u",
 		       sigabbrev_np((int)si.ssi_signo), st.open);
@@ -159,6 +162,24 @@ pfp_open_rules(struct pfp *p, const struct pfp_opts *o)
 	return 0;
 }
 
+static int
+pfp_open_bridge(struct pfp *p, const struct pfp_bridge_opts *bo)
+{
+	struct cella_diag d = {{0}};
+	int rv;
+
+	if (bo->ops.n == 0)
+		cella_log_warn("bridge_no_operators",
+			       "msg=\"no operators configured: every connection "
+			       "will be refused\"");
+	rv = pfp_bridge_start(&p->loop, p->relay, bo, &p->bridge, &d);
+	if (rv < 0) {
+		cella_log_error("bridge_failed", "msg=%s", cella_q(d.msg));
+		return rv == -EINVAL ? EX_USAGE : EX_UNAVAILABLE;
+	}
+	return 0;
+}
+
 int
 pfp_run(const struct pfp_opts *o)
 {
@@ -179,20 +200,27 @@ pfp_run(const struct pfp_opts *o)
 	}
 	if ((code = pfp_open_rules(&p, o)) != 0)
 		goto out;
-	cella_log_info("ready", "rules=%zu max_conns=%u idle_timeout_ms=%llu "
-				"nofile=%ld",
-		       o->nrules, o->relay.max_conns,
+	if (o->bridge.nrules > 0 &&
+	    (code = pfp_open_bridge(&p, &o->bridge)) != 0)
+		goto out;
+	cella_log_info("ready", "rules=%zu bridges=%zu max_conns=%u "
+				"idle_timeout_ms=%llu nofile=%ld",
+		       o->nrules, o->bridge.nrules, o->relay.max_conns,
 		       (unsigned long long)o->relay.idle_timeout_ms, nofile);
 	cella_ready_notify(o->ready_fd);
 	uv_run(&p.loop, UV_RUN_DEFAULT);
 	code = 0;
 out:
 	/* After a failed start-up: close what was opened and run it out. */
+	if (p.bridge != NULL)
+		pfp_bridge_stop(p.bridge);
 	if (p.relay != NULL)
 		pfp_close(&p);
 	else
 		pfp_close_handles(&p);
+	/* Handshakes still on workers keep the loop until they end. */
 	uv_run(&p.loop, UV_RUN_DEFAULT);
+	pfp_bridge_free(p.bridge);
 	if (uv_loop_close(&p.loop) != 0) {
 		cella_log_error("loop_not_empty", "");
 		code = EX_SOFTWARE;

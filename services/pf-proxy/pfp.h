@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/relay.h"
+#include "services/pf-proxy/bridge.h"
 
 #define PFP_RULES_MAX 64
 
@@ -21,6 +22,7 @@ struct pfp_rule {
 struct pfp_opts {
 	struct pfp_rule rules[PFP_RULES_MAX];
 	size_t nrules;
+	struct pfp_bridge_opts bridge; /* bridge.nrules > 0: bridging */
 	struct cella_relay_opts relay;
 	uint64_t drain_timeout_ms;
 	int ready_fd;

@@ -143,7 +143,8 @@ seed_lines(struct init_run *r)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct init_control_transport t = {t_reply, t_error, NULL};
+	static const struct init_control_transport t = {t_reply, t_error, NULL,
+							 NULL};
 	struct init_ctx *ctx;
 	struct cella_env env;
 	uv_loop_t loop;

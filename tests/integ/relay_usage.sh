@@ -8,7 +8,7 @@ check() { # expected message fragment, args...
 	expect_contains "$T/last.err" "$want"
 }
 
-check "no --forward rule given"
+check "no --forward or --bridge rule given"
 check "expected LISTEN=TARGET" --forward tcp://127.0.0.1:1
 check "unknown scheme" --forward http://x:1=tcp://127.0.0.1:2
 check "bad port '70000'" --forward tcp://127.0.0.1:70000=unix:///x

@@ -1,0 +1,118 @@
+/*
+ * atls: the attestation exchange that follows the TLS 1.3 handshake on
+ * every connection of the attested bridge (proto/bridge.md), before any nng
+ * byte flows:
+ *
+ *   client -> server  {"v": 1, "nonce": bstr .size 32}        fresh, random
+ *   server -> client  {"document": bstr, "operator": tstr, "roles": uint}
+ *                  or {"error": tstr}                          refused
+ *   client -> server  {"ok": true}
+ *                  or {"refuse": tstr}                         the reason
+ *
+ * Frames are a 4-byte big-endian length and one CBOR map, at most
+ * CELLA_ATLS_FRAME_MAX bytes. The document's nonce is the client's nonce and
+ * its user_data is the CBOR map
+ *   {"exporter": bstr .size 32, "evlog_head": bstr .size 48, "evlog_len": uint}
+ * where exporter is the session's TLS exporter value (label
+ * "EXPORTER-cella-attestation"): a relay that terminates TLS itself has a
+ * different session, so its exporter differs and the client refuses. The
+ * client checks the document against its policy (pinned root, PCRs, debug,
+ * age), the nonce and the exporter; only then is the stream handed on.
+ *
+ * Both sides run the exchange with blocking semantics and a deadline on a
+ * non-blocking socket (the bridge runs it on worker threads). Every refusal
+ * carries a reason both sides log and the client prints.
+ */
+#ifndef CELLA_ATLS_H
+#define CELLA_ATLS_H
+
+#include <cbor.h>
+#include <openssl/ssl.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/operators.h"
+#include "common/verify.h"
+
+#define CELLA_ATLS_VERSION 1
+#define CELLA_ATLS_NONCE_LEN 32
+#define CELLA_ATLS_FRAME_MAX 16384
+#define CELLA_ATLS_TIMEOUT_MS 10000
+
+/* What the bridge needs from its service to answer a client. */
+struct cella_atls_server_ops {
+	/* The operator holding key, and the roles it gets here; -EACCES with
+	 * the reason ("unknown operator", "missing role ...") in d. */
+	int (*authorize)(void *arg, const uint8_t key[32],
+			 struct cella_operator *op, struct cella_diag *d);
+	/* The event log's head and length now. */
+	int (*evlog)(void *arg, uint8_t head[48], uint64_t *len,
+		     struct cella_diag *d);
+	/* A document for nonce and user_data (written to doc). */
+	int (*attest)(void *arg, struct cella_span nonce,
+		      struct cella_span user_data, struct cella_buf *doc,
+		      struct cella_diag *d);
+	void *arg;
+};
+
+/*
+ * Server side, after the TLS handshake on ssl (fd non-blocking). On success
+ * *op is the admitted operator with its roles. -EACCES: refused (the client
+ * was told why; d says it too); other errors: the exchange broke.
+ */
+int cella_atls_serve(SSL *ssl, int fd, const struct cella_atls_server_ops *ops,
+		     struct cella_operator *op, struct cella_diag *d);
+
+/* What the client learned from a verified exchange. */
+struct cella_atls_peer {
+	char operator[CELLA_OPERATOR_NAME_MAX + 1]; /* as the enclave named us */
+	uint32_t roles;
+	uint8_t evlog_head[48];
+	uint64_t evlog_len;
+	char module_id[129];
+	uint8_t pcrs[3][48]; /* PCR0..2 */
+	uint8_t doc[CELLA_ATTDOC_MAX]; /* the verified document itself */
+	size_t doc_len;
+};
+
+/*
+ * Client side, after the TLS handshake. Verifies the document with pol (its
+ * nonce is set here) and cache (may be NULL). -EACCES: refused, by the
+ * enclave or by us, with the reason in d; the enclave was told ours.
+ */
+int cella_atls_client(SSL *ssl, int fd, const struct cella_verify_policy *pol,
+		      struct cella_verify_cache *cache,
+		      struct cella_atls_peer *peer, struct cella_diag *d);
+
+/* user_data of a bridge document: encode, and parse (strict). */
+int cella_atls_user_data(const uint8_t exporter[32], const uint8_t head[48],
+			 uint64_t len, struct cella_buf *out);
+int cella_atls_user_data_parse(struct cella_span ud, uint8_t exporter[32],
+			       uint8_t head[48], uint64_t *len,
+			       struct cella_diag *d);
+
+/* One frame out / in (used by both sides and by tests playing a peer). */
+int cella_atls_send(SSL *ssl, int fd, const cbor_item_t *map, long deadline_ms,
+		    struct cella_diag *d);
+int cella_atls_recv(SSL *ssl, int fd, cbor_item_t **map, long deadline_ms,
+		    struct cella_diag *d);
+/* A deadline timeout_ms from now, for the two above. */
+long cella_atls_deadline(int timeout_ms);
+
+/*
+ * Host side, all of it: connect to url (vsock://CID:PORT, or any stream
+ * address in tests), TLS with the operator key file, the exchange. On
+ * success *fd and *ssl are the caller's: a verified stream to the service.
+ */
+struct cella_atls_dial_opts {
+	const char *key_path;
+	const struct cella_verify_policy *pol;
+	struct cella_verify_cache *cache;
+	int timeout_ms;
+};
+int cella_atls_dial(const char *url, const struct cella_atls_dial_opts *o,
+		    int *fd, SSL **ssl, struct cella_atls_peer *peer,
+		    struct cella_diag *d);
+
+#endif
