@@ -343,7 +343,12 @@ ra_http_send(struct ra_srv *s, h2o_req_t *req, enum ra_route r, int status,
 	ra_metrics_request(&s->metrics, r, status);
 	access_log(s, req, r, status, body.len);
 	h2o_start_response(req, &gen);
-	h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
+	/* HEAD (refused, but answered): the length without the body. */
+	if (h2o_memis(req->input.method.base, req->input.method.len,
+		      H2O_STRLIT("HEAD")))
+		h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
+	else
+		h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
 }
 
 void
