@@ -171,12 +171,16 @@ const struct cella_conf_key cella_cfg_schema[] = {
 	{.key = "attestation", .type = CELLA_CONF_OBJECT,
 	 .sub = cella_cfg_attestation_keys,
 	 .desc = "cella-ra-web, the attestation authority"},
+	{.key = "pipeline", .type = CELLA_CONF_OBJECT,
+	 .sub = cella_cfg_pipeline_keys,
+	 .desc = "cella-pipeline: exec and file transfers"},
 	{0},
 };
 
-/* One row per cella component that runs under init (none yet). */
+/* One row per cella component that runs under init. */
 const struct cella_cfg_builtin cella_cfg_builtins[] = {
 	{"ra-web", "attestation", cella_cfg_ra_argv, NULL, 3},
+	{"pipeline", "pipeline", cella_cfg_pipeline_argv, NULL, 3},
 	{"bridge", "operators", cella_cfg_bridge_argv, NULL, 3},
 	{0},
 };

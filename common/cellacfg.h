@@ -27,10 +27,13 @@ extern const struct cella_conf_key cella_cfg_init_keys[];
 /* attestation: cella-ra-web (cellacfg_ra.c), and its built-in argv. */
 extern const struct cella_conf_key cella_cfg_attestation_keys[];
 extern const char *const cella_cfg_ra_argv[];
+/* pipeline: cella-pipeline (cellacfg_pipeline.c), and its built-in argv. */
+extern const struct cella_conf_key cella_cfg_pipeline_keys[];
 /* The enclave, and the attested bridge (cellacfg_bridge.c). */
 extern const struct cella_conf_key cella_cfg_enclave_keys[];
 extern const struct cella_conf_key cella_cfg_bridge_keys[];
 extern const char *const cella_cfg_bridge_argv[];
+extern const char *const cella_cfg_pipeline_argv[];
 /* The whole file (the CLI validates with it at ""). */
 extern const struct cella_conf_key cella_cfg_schema[];
 

@@ -105,6 +105,58 @@ enum cella_msg_dir {
 	X(0x020b, RA_DESCRIBE_NSM_REPLY, RA, REPLY, 2048,                   \
 	  "ra: {module_id, version, max_pcrs, locked_pcrs, digest}")        \
 	/* pipeline 0x0300-0x03ff */                                        \
+	X(0x0300, PIPE_EXEC, PIPELINE, REQUEST, 1048576,                    \
+	  "pipeline: run {argv | shell, env, workdir, stdin, detach, ...}")  \
+	X(0x0301, PIPE_EXEC_REPLY, PIPELINE, REPLY, 256,                    \
+	  "pipeline: started {id, pid}")                                    \
+	X(0x0302, PIPE_READ, PIPELINE, REQUEST, 256,                        \
+	  "pipeline: long-poll output {id, max, timeout_ms}")               \
+	X(0x0303, PIPE_READ_REPLY, PIPELINE, REPLY, 4195328,                \
+	  "pipeline: {out, err, done, code | signal, timed_out}")           \
+	X(0x0304, PIPE_WRITE, PIPELINE, REQUEST, 1049600,                   \
+	  "pipeline: stdin bytes {id, data, eof}")                          \
+	X(0x0305, PIPE_SIGNAL, PIPELINE, REQUEST, 256,                      \
+	  "pipeline: signal a command's process group {id, signal}")        \
+	X(0x0306, PIPE_OK, PIPELINE, REPLY, 256,                            \
+	  "pipeline: done {} (write, signal, mkdir, symlink, abort)")       \
+	X(0x0307, PIPE_STAT, PIPELINE, REQUEST, 8192,                       \
+	  "pipeline: what a path is {path}")                                \
+	X(0x0308, PIPE_STAT_REPLY, PIPELINE, REPLY, 12288,                  \
+	  "pipeline: {type, size, mode, mtime, target, limits}")            \
+	X(0x0309, PIPE_PUT_BEGIN, PIPELINE, REQUEST, 4202496,               \
+	  "pipeline: receive a file {path, size, mode, mtime[, data, sha256]}") \
+	X(0x030a, PIPE_PUT_BEGIN_REPLY, PIPELINE, REPLY, 256,               \
+	  "pipeline: send chunks {id, chunk, window}")                      \
+	X(0x030b, PIPE_PUT_CHUNK, PIPELINE, REQUEST, 4195328,               \
+	  "pipeline: file bytes {id, offset, data}")                        \
+	X(0x030c, PIPE_PUT_COMMIT, PIPELINE, REQUEST, 256,                  \
+	  "pipeline: check and place {id, sha256}")                         \
+	X(0x030d, PIPE_PUT_DONE, PIPELINE, REPLY, 8192,                     \
+	  "pipeline: placed {path, size, sha256}")                          \
+	X(0x030e, PIPE_ABORT, PIPELINE, REQUEST, 256,                       \
+	  "pipeline: drop a transfer or walk {id}")                         \
+	X(0x030f, PIPE_GET_BEGIN, PIPELINE, REQUEST, 8192,                  \
+	  "pipeline: send a file {path}")                                   \
+	X(0x0310, PIPE_GET_BEGIN_REPLY, PIPELINE, REPLY, 4202496,           \
+	  "pipeline: {id | data+sha256, size, mode, mtime, chunk, window}")  \
+	X(0x0311, PIPE_GET_CHUNK, PIPELINE, REQUEST, 256,                   \
+	  "pipeline: file bytes at {id, offset}")                           \
+	X(0x0312, PIPE_GET_CHUNK_REPLY, PIPELINE, REPLY, 4195328,           \
+	  "pipeline: {data}")                                               \
+	X(0x0313, PIPE_GET_END, PIPELINE, REQUEST, 256,                     \
+	  "pipeline: finish a send {id}")                                   \
+	X(0x0314, PIPE_GET_END_REPLY, PIPELINE, REPLY, 256,                 \
+	  "pipeline: {size, sha256} of what was sent")                      \
+	X(0x0315, PIPE_MKDIR, PIPELINE, REQUEST, 8192,                      \
+	  "pipeline: make a directory {path, mode, mtime}")                 \
+	X(0x0316, PIPE_SYMLINK, PIPELINE, REQUEST, 12288,                   \
+	  "pipeline: make a symlink {path, target}")                        \
+	X(0x0317, PIPE_WALK, PIPELINE, REQUEST, 8192,                       \
+	  "pipeline: list a tree {path}")                                   \
+	X(0x0318, PIPE_WALK_NEXT, PIPELINE, REQUEST, 256,                   \
+	  "pipeline: more entries {id}")                                    \
+	X(0x0319, PIPE_WALK_REPLY, PIPELINE, REPLY, 2097152,                \
+	  "pipeline: {id, entries, done}")                                  \
 	/* kms 0x0400-0x04ff */                                             \
 	/* fs-monitor 0x0500-0x05ff */                                      \
 	/* pf-proxy 0x0600-0x06ff */

@@ -11,6 +11,7 @@ int cella_cmd_start(int argc, char **argv);
 int cella_cmd_stop(int argc, char **argv);
 int cella_cmd_restart(int argc, char **argv);
 int cella_cmd_events(int argc, char **argv);
+int cella_cmd_exec(int argc, char **argv);
 int cella_cmd_keygen(int argc, char **argv);
 
 const struct cella_cmd cella_cmds[] = {
@@ -22,6 +23,7 @@ const struct cella_cmd cella_cmds[] = {
 	{"stop", cella_cmd_stop, "stop a service and its whole process group", true},
 	{"restart", cella_cmd_restart, "restart a service and wait until ready", true},
 	{"events", cella_cmd_events, "the measured event log, chain verified", true},
+	{"exec", cella_cmd_exec, "run a command in the enclave", true},
 	{"keygen", cella_cmd_keygen, "create an operator key for the bridge", false},
 	{NULL, NULL, NULL, false},
 };

@@ -1,0 +1,243 @@
+/*
+ * cmd_exec: `cella exec [-e K=V]... [-w DIR] [-i] [-t SECS] [--shell]
+ * [--detach] -- CMD [ARG...]`, a command run by cella-pipeline, with its
+ * stdout and stderr streamed back as they come (long-poll reads), stdin
+ * streamed in with -i (a thread of its own), and the command's exit status
+ * as ours (128+N for a signal, 124 after --timeout). SIGINT, SIGTERM,
+ * SIGHUP and SIGQUIT are passed on to the command's process group; if we
+ * die, the connection closes and the pipeline kills the group. Errors of
+ * cella itself: 64 usage, 69 unreachable, 77 refused by policy or role,
+ * 126 the command cannot run, 127 not found, 70 anything else.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "common/cbor.h"
+#include "services/cella/cmd.h"
+#include "services/cella/conn.h"
+#include "services/cella/exec_io.h"
+
+int cella_cmd_exec(int argc, char **argv); /* listed in cmd_table.c */
+
+#define EXEC_CALL_MS 30000 /* every call; long-polls are shorter */
+#define EXEC_POLL_MS 10000
+#define EXEC_ENV_MAX 1024
+
+struct xopts {
+	const char *env[EXEC_ENV_MAX];
+	size_t nenv;
+	const char *workdir;
+	bool in, shell, detach;
+	uint64_t timeout_ms;
+	char **cmd;
+	int ncmd;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cella exec [OPTIONS] -- CMD [ARG...]\n\n"
+		"Run a command in the enclave (cella-pipeline), streaming its\n"
+		"output; exits with the command's status (128+N for signal N).\n\n"
+		"  -e, --env K=V      set a variable (K alone: take ours)\n"
+		"  -w, --workdir DIR  working directory (default /)\n"
+		"  -i, --interactive  stream our stdin to the command\n"
+		"  -t, --timeout S    kill the command after S seconds (exit 124)\n"
+		"      --shell        CMD is one string for /bin/sh -c\n"
+		"  -d, --detach       start it and print its pid; no output\n\n%s",
+		cella_conn_usage);
+}
+
+static int
+parse(int argc, char **argv, struct xopts *o)
+{
+	static const struct option longs[] = {
+		{"env", required_argument, NULL, 'e'},
+		{"workdir", required_argument, NULL, 'w'},
+		{"interactive", no_argument, NULL, 'i'},
+		{"timeout", required_argument, NULL, 't'},
+		{"shell", no_argument, NULL, 's'},
+		{"detach", no_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	char *end;
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+e:w:it:dh", longs, NULL)) != -1) {
+		switch (ch) {
+		case 'e':
+			if (o->nenv == EXEC_ENV_MAX || optarg[0] == '=' ||
+			    optarg[0] == '\0') {
+				fprintf(stderr, "cella exec: bad -e '%s'\n", optarg);
+				return EX_USAGE;
+			}
+			o->env[o->nenv++] = optarg;
+			break;
+		case 'w': o->workdir = optarg; break;
+		case 'i': o->in = true; break;
+		case 's': o->shell = true; break;
+		case 'd': o->detach = true; break;
+		case 't':
+			o->timeout_ms = strtoull(optarg, &end, 10) * 1000;
+			if (*end != '\0' || optarg[0] == '-' || o->timeout_ms == 0) {
+				fprintf(stderr, "cella exec: -t: whole seconds > 0\n");
+				return EX_USAGE;
+			}
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	o->cmd = argv + optind;
+	o->ncmd = argc - optind;
+	if (o->ncmd == 0 || (o->shell && o->ncmd != 1) || (o->detach && o->in)) {
+		fprintf(stderr, "cella exec: %s\n",
+			o->ncmd == 0 ? "no command (cella exec -- CMD [ARG...])"
+			: o->shell   ? "--shell takes the command as one string"
+				     : "--detach and -i do not go together");
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+static int
+put_env(cbor_item_t *b, const struct xopts *o)
+{
+	cbor_item_t *env = cbor_new_indefinite_map();
+	int rv = -ENOMEM;
+
+	if (env == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < o->nenv; i++) {
+		const char *eq = strchr(o->env[i], '='), *v;
+		char name[256];
+
+		snprintf(name, sizeof(name), "%.*s",
+			 eq ? (int)(eq - o->env[i]) : (int)strlen(o->env[i]),
+			 o->env[i]);
+		v = eq ? eq + 1 : getenv(name);
+		if (v != NULL && cella_cbor_put_text(env, name, v) < 0)
+			goto out;
+	}
+	rv = cella_cbor_put_item(b, "env", env);
+out:
+	cbor_decref(&env);
+	return rv;
+}
+
+static cbor_item_t *
+exec_body(const struct xopts *o)
+{
+	cbor_item_t *b = cbor_new_indefinite_map(), *argv = NULL;
+	bool ok = b != NULL;
+
+	if (ok && o->shell)
+		ok = cella_cbor_put_text(b, "shell", o->cmd[0]) == 0;
+	else if (ok) {
+		ok = (argv = cbor_new_indefinite_array()) != NULL;
+		for (int i = 0; ok && i < o->ncmd; i++) {
+			cbor_item_t *s = cbor_build_string(o->cmd[i]);
+
+			ok = s != NULL && cbor_array_push(argv, s);
+			if (s != NULL)
+				cbor_decref(&s);
+		}
+		ok = ok && cella_cbor_put_item(b, "argv", argv) == 0;
+	}
+	ok = ok && (o->nenv == 0 || put_env(b, o) == 0) &&
+	     (o->workdir == NULL ||
+	      cella_cbor_put_text(b, "workdir", o->workdir) == 0) &&
+	     cella_cbor_put_bool(b, "stdin", o->in) == 0 &&
+	     cella_cbor_put_bool(b, "detach", o->detach) == 0 &&
+	     (o->timeout_ms == 0 ||
+	      cella_cbor_put_uint(b, "timeout_ms", o->timeout_ms) == 0);
+	if (argv != NULL)
+		cbor_decref(&argv);
+	if (!ok && b != NULL)
+		cbor_decref(&b);
+	return ok ? b : NULL;
+}
+
+/* Exit code for an error the pipeline answered to PIPE_EXEC. */
+static int
+start_error(int err)
+{
+	switch (err) {
+	case -ENOENT: return 127;
+	case -ENOEXEC:
+	case -ENOTDIR: return 126;
+	default: return exec_exit_code(err);
+	}
+}
+
+static int
+start(struct cella_rpc_client *c, const struct xopts *o, uint64_t *id,
+      uint64_t *pid)
+{
+	struct cella_diag d = {{0}};
+	struct cella_env r = {0};
+	cbor_item_t *b = exec_body(o);
+	int rv;
+
+	if (b == NULL) {
+		fprintf(stderr, "cella exec: out of memory\n");
+		return EX_OSERR;
+	}
+	rv = cella_rpc_call(c, CELLA_MSG_PIPE_EXEC, b, &r, &d);
+	cbor_decref(&b);
+	if (rv < 0) {
+		fprintf(stderr, "cella exec: %s\n",
+			d.msg[0] ? d.msg : cella_strerror(rv));
+		return start_error(rv);
+	}
+	rv = cella_cbor_get_uint(r.body, "id", UINT64_MAX, id, &d) < 0 ||
+	     cella_cbor_get_uint(r.body, "pid", UINT32_MAX, pid, &d) < 0;
+	cella_env_fini(&r);
+	if (rv) {
+		fprintf(stderr, "cella exec: bad reply: %s\n", d.msg);
+		return EX_PROTOCOL;
+	}
+	return 0;
+}
+
+int
+cella_cmd_exec(int argc, char **argv)
+{
+	struct cella_rpc_client *c = NULL;
+	struct exec_run run = {0};
+	struct xopts o = {0};
+	uint64_t pid = 0;
+	int rv;
+
+	if ((rv = parse(argc, argv, &o)) != 0)
+		return rv;
+	exec_signals_block();
+	if ((rv = cella_conn_open("exec", CELLA_SVC_PIPELINE, EXEC_CALL_MS,
+				  &c)) != 0)
+		return rv;
+	if ((rv = start(c, &o, &run.id, &pid)) != 0)
+		goto out;
+	if (o.detach) {
+		printf("%" PRIu64 "\n", pid);
+		goto out;
+	}
+	run.c = c;
+	run.poll_ms = EXEC_POLL_MS;
+	run.timeout_s = o.timeout_ms / 1000;
+	rv = exec_run(&run, o.in);
+out:
+	cella_rpc_client_free(c);
+	return rv;
+}
