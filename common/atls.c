@@ -196,18 +196,20 @@ cella_atls_user_data_parse(struct cella_span ud, uint8_t exporter[32],
 
 /* --- server ------------------------------------------------------------ */
 
-/* Tell the client why and return -EACCES (what d already says). */
+/* Tell the client why (what d already says); returns rv. A refusal is
+ * -EACCES; anything else is sent as "unavailable". */
 static int
-serve_refuse(SSL *ssl, int fd, long deadline, struct cella_diag *d)
+serve_refuse(SSL *ssl, int fd, long deadline, int rv, struct cella_diag *d)
 {
 	cbor_item_t *m = cbor_new_indefinite_map();
 	struct cella_diag ignore;
 
-	if (m != NULL && cella_cbor_put_text(m, "error", d->msg) == 0)
+	if (m != NULL && cella_cbor_put_text(m, "error", d->msg) == 0 &&
+	    (rv == -EACCES || cella_cbor_put_bool(m, "unavailable", true) == 0))
 		(void)cella_atls_send(ssl, fd, m, deadline, &ignore);
 	if (m != NULL)
 		cbor_decref(&m);
-	return -EACCES;
+	return rv;
 }
 
 static int
@@ -272,10 +274,11 @@ cella_atls_serve(SSL *ssl, int fd, const struct cella_atls_server_ops *ops,
 	if (cella_tls_peer_ed25519(ssl, key) < 0) {
 		cella_diag_set(d, -EACCES, "unknown operator (not an Ed25519 "
 					   "certificate)");
-		return serve_refuse(ssl, fd, deadline, d);
+		return serve_refuse(ssl, fd, deadline, -EACCES, d);
 	}
-	if ((rv = ops->authorize(ops->arg, key, op, d)) < 0)
-		return rv == -EACCES ? serve_refuse(ssl, fd, deadline, d) : rv;
+	if ((rv = ops->authorize(ops->arg, key, op, d)) < 0 ||
+	    (ops->prepare != NULL && (rv = ops->prepare(ops->arg, op, d)) < 0))
+		return serve_refuse(ssl, fd, deadline, rv, d);
 	cella_buf_init(&doc, CELLA_ATTDOC_MAX);
 	rv = serve_document(ssl, fd, ops, nonce, &doc, d);
 	if (rv == 0 && (m = cbor_new_indefinite_map()) == NULL)
@@ -428,8 +431,17 @@ cella_atls_client(SSL *ssl, int fd, const struct cella_verify_policy *pol,
 	    (rv = cella_atls_recv(ssl, fd, &m, deadline, d)) < 0)
 		return rv;
 	if (cella_cbor_get_text(m, "error", 512, &s, NULL) == 0) {
-		rv = cella_diag_set(d, -EACCES, "refused by the enclave: %.*s",
-				    (int)s.n, (const char *)s.p);
+		bool unavailable = false;
+
+		(void)cella_cbor_get_bool(m, "unavailable", &unavailable, NULL);
+		if (unavailable)
+			rv = cella_diag_set(d, -EHOSTUNREACH,
+					    "the enclave cannot serve this: %.*s",
+					    (int)s.n, (const char *)s.p);
+		else
+			rv = cella_diag_set(d, -EACCES,
+					    "refused by the enclave: %.*s",
+					    (int)s.n, (const char *)s.p);
 		goto out;
 	}
 	if (cella_cbor_get_bytes(m, "document", CELLA_ATTDOC_MAX, &s, d) < 0 ||

@@ -6,6 +6,8 @@
  *   client -> server  {"v": 1, "nonce": bstr .size 32}        fresh, random
  *   server -> client  {"document": bstr, "operator": tstr, "roles": uint}
  *                  or {"error": tstr}                          refused
+ *                  or {"error": tstr, "unavailable": true}     the service
+ *                                                              is not there
  *   client -> server  {"ok": true}
  *                  or {"refuse": tstr}                         the reason
  *
@@ -46,6 +48,11 @@ struct cella_atls_server_ops {
 	 * the reason ("unknown operator", "missing role ...") in d. */
 	int (*authorize)(void *arg, const uint8_t key[32],
 			 struct cella_operator *op, struct cella_diag *d);
+	/* Once authorized, before the document: make the service ready for
+	 * op (the bridge opens its session). A failure is sent to the client
+	 * as unavailable, not as a refusal. May be NULL. */
+	int (*prepare)(void *arg, const struct cella_operator *op,
+		       struct cella_diag *d);
 	/* The event log's head and length now. */
 	int (*evlog)(void *arg, uint8_t head[48], uint64_t *len,
 		     struct cella_diag *d);

@@ -63,6 +63,7 @@ struct work {
 	int fd, sfd;
 	SSL *ssl;
 	struct cella_operator op;
+	char session[CELLA_ADDR_URL_MAX + 1]; /* the service's session URL */
 	int rv;
 	struct cella_diag d;
 };
@@ -211,27 +212,41 @@ bridge_attest(void *arg, struct cella_span nonce, struct cella_span ud,
 
 /* --- one connection, on a worker ------------------------------------------ */
 
+/*
+ * The operator's session on the target service, opened before the
+ * document is sent, so that a service that is not there is reported as
+ * such rather than as a dropped connection. Connected only after the
+ * client's ok.
+ */
 static int
-open_session(struct work *w)
+bridge_prepare(void *arg, const struct cella_operator *op, struct cella_diag *d)
 {
-	struct cella_rpc_client *c = client_get(w->b, w->rule->target, &w->d);
-	char url[CELLA_ADDR_URL_MAX + 1];
-	struct cella_addr a;
+	struct work *w = arg;
+	struct cella_rpc_client *c = client_get(w->b, w->rule->target, d);
 	int rv;
 
 	if (c == NULL)
-		return cella_diag_set(&w->d, -EHOSTUNREACH,
+		return cella_diag_set(d, -EHOSTUNREACH,
 				      "service %s is not reachable",
 				      w->rule->target);
-	rv = cella_rpc_session_open(c, w->op.name, w->op.roles, url,
-				    sizeof(url), &w->d);
+	rv = cella_rpc_session_open(c, op->name, op->roles, w->session,
+				    sizeof(w->session), d);
 	if (rv < 0) {
 		if (rv != -EACCES && rv != -EINVAL)
 			client_drop(w->b, c);
-		return cella_diag_set(&w->d, rv, "service session: %s",
-				      w->d.msg);
+		return cella_diag_set(d, rv == -EACCES ? -EPERM : rv,
+				      "service session: %s", d->msg);
 	}
-	if ((rv = cella_addr_parse(url, &a, &w->d)) < 0 ||
+	return 0;
+}
+
+static int
+connect_session(struct work *w)
+{
+	struct cella_addr a;
+	int rv;
+
+	if ((rv = cella_addr_parse(w->session, &a, &w->d)) < 0 ||
 	    (rv = cella_addr_connect_wait(&a, RPC_TIMEOUT_MS, &w->d)) < 0)
 		return rv;
 	w->sfd = rv;
@@ -245,6 +260,7 @@ work_run(uv_work_t *req)
 	struct work *w = req->data;
 	struct cella_atls_server_ops ops = {
 		.authorize = bridge_authorize,
+		.prepare = bridge_prepare,
 		.evlog = bridge_evlog,
 		.attest = bridge_attest,
 		.arg = w,
@@ -259,7 +275,7 @@ work_run(uv_work_t *req)
 	if (w->rv == 0)
 		w->rv = cella_atls_serve(w->ssl, w->fd, &ops, &w->op, &w->d);
 	if (w->rv == 0)
-		w->rv = open_session(w);
+		w->rv = connect_session(w);
 }
 
 static void

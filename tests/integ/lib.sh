@@ -8,6 +8,8 @@
 #                       and wait (20 s) for its ready line; $PID_NAME is set
 #   stop NAME           SIGTERM, wait, and require exit status 0
 #   fail MSG / skip MSG / expect_eq A B MSG / expect_contains FILE TEXT
+#   wait_contains FILE TEXT  like expect_contains, for a log still being
+#                       written (10 s at most)
 #   expect_exit CODE CMD...  run CMD, require its exit code, keep its stderr
 #                       in $T/last.err and stdout in $T/last.out
 set -u
@@ -75,6 +77,17 @@ expect_contains() {
 		tail -n 20 "$1" >&2
 		fail "$1 does not contain '$2'"
 	}
+}
+
+# A line another process writes a moment later (a log): wait for it, 10 s
+# at most.
+wait_contains() {
+	local i
+	for i in $(seq 200); do
+		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	expect_contains "$1" "$2"
 }
 
 expect_exit() {
