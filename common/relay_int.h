@@ -47,6 +47,67 @@ struct cella_relay {
 	uint64_t refused_unlogged;
 };
 
+struct relay_side {
+	int fd;
+	SSL *ssl; /* a TLS side: always the copy path */
+	uv_poll_t poll;
+	bool poll_init;
+	int events;
+	struct relay_conn *conn;
+};
+
+struct relay_dir {
+	int pipe[2]; /* splice mode, created on first use */
+	size_t pipe_cap;
+	uint8_t *buf; /* copy mode, allocated on first use */
+	size_t buf_cap, off;
+	size_t pending; /* read from the source, not yet written */
+	bool copy;	/* splice is not possible for this pair */
+	bool eof;	/* the source sent EOF */
+	bool shut;	/* the destination got SHUT_WR */
+	bool blocked;	/* the last write would have blocked */
+	bool rd_wants_wr; /* TLS: the source must be writable to read on */
+	bool wr_wants_rd; /* TLS: the destination must be readable first */
+	bool grow;	/* the last read filled the pipe */
+	unsigned full_reads;
+	uint64_t bytes;
+};
+
+enum conn_state {
+	CONN_RESOLVING,
+	CONN_CONNECTING,
+	CONN_RELAYING,
+	CONN_CLOSING,
+};
+
+struct relay_conn {
+	struct cella_relay *relay;
+	struct relay_rule *rule;
+	uint64_t id;
+	enum conn_state state;
+	struct relay_side side[2];
+	struct relay_dir dir[2];
+	uv_timer_t idle;
+	uv_timer_t retry; /* a unix target's backlog was full */
+	bool retry_init;
+	unsigned retries;
+	struct sockaddr_storage target;
+	socklen_t target_len;
+	uv_getaddrinfo_t gai;
+	bool gai_pending;
+	unsigned handles;
+	uint64_t started, last_active;
+	LIST_ENTRY(relay_conn) link;
+};
+
+
+/* relay_dir.c: move bytes from side d to side !d until the source is
+ * empty, the destination full, or it is another connection's turn; at EOF
+ * with nothing pending, half-close the destination. 0 or -errno. */
+int dir_pump(struct relay_conn *c, int d);
+/* Give back a direction's pipe and buffer. */
+void dir_release(struct relay_dir *dir);
+
 /* Start relaying fd (accepted on rule); takes ownership of fd. */
 void relay_conn_start(struct relay_rule *rule, int fd);
 /* Relay two established endpoints; takes the fds and SSLs in any case. */
