@@ -12,6 +12,7 @@ int cella_cmd_stop(int argc, char **argv);
 int cella_cmd_restart(int argc, char **argv);
 int cella_cmd_events(int argc, char **argv);
 int cella_cmd_exec(int argc, char **argv);
+int cella_cmd_cp(int argc, char **argv);
 int cella_cmd_keygen(int argc, char **argv);
 
 const struct cella_cmd cella_cmds[] = {
@@ -24,6 +25,7 @@ const struct cella_cmd cella_cmds[] = {
 	{"restart", cella_cmd_restart, "restart a service and wait until ready", true},
 	{"events", cella_cmd_events, "the measured event log, chain verified", true},
 	{"exec", cella_cmd_exec, "run a command in the enclave", true},
+	{"cp", cella_cmd_cp, "copy files and directories in or out", true},
 	{"keygen", cella_cmd_keygen, "create an operator key for the bridge", false},
 	{NULL, NULL, NULL, false},
 };

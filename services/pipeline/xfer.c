@@ -136,12 +136,15 @@ after(uv_work_t *w, int status)
 	if (op->how == NEW)
 		after_new(s, j);
 	else if (op->how == END) {
+		bool more = x->listed && op->type == CELLA_MSG_PIPE_WALK_NEXT &&
+			    j->err == 0 && !pipe_walk_done(x->walk);
+
 		x->ending = false;
-		if (!x->listed || op->type != CELLA_MSG_PIPE_WALK_NEXT ||
-		    j->err < 0 || pipe_walk_done(x->walk))
-			unlist(s, x);
-		else if (cella_cbor_put_uint(j->rbody, "id", x->id) < 0)
+		if (op->type == CELLA_MSG_PIPE_WALK_NEXT && j->err == 0 &&
+		    cella_cbor_put_uint(j->rbody, "id", more ? x->id : 0) < 0)
 			j->err = -ENOMEM;
+		if (!more)
+			unlist(s, x);
 	}
 	if (x != NULL && !x->listed && x->refs == 0 && op->how != END)
 		pipe_xfer_destroy(x);
