@@ -88,7 +88,8 @@ out:
 	if (rv < 0) {
 		cella_log_warn("event_append_failed", "type=%s err=%s msg=%s",
 			       type, cella_errname(rv), cella_q(cd.msg));
-		return cella_diag_set(d, rv,
+		/* One code for "the log is unavailable", whatever the cause. */
+		return cella_diag_set(d, rv == -ENOMEM ? rv : -EHOSTDOWN,
 				      "cannot append to the event log (init at "
 				      "%s): %s",
 				      e->url, cd.msg[0] ? cd.msg

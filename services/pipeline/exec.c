@@ -411,6 +411,8 @@ spawn_done(uv_work_t *w, int status)
 	    cella_cbor_put_uint(j->rbody, "pid", (uint64_t)x->pid) < 0)
 		j->err = -ENOMEM;
 	pipe_job_finish(j);
+	if (!x->detached && pipe_svc_gone(s, x->owner))
+		pipe_exec_closed(s, x->owner); /* it closed while we forked */
 	pipe_exec_reap(s); /* it may have ended before it was in the table */
 }
 

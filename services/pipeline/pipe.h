@@ -26,6 +26,7 @@
 #include "services/pipeline/ohash.h"
 
 #define PIPE_ROOTS_MAX 16
+#define PIPE_GONE_MAX 4096 /* closed connections remembered */
 
 struct pipe_conf {
 	char listen[301];
@@ -76,6 +77,8 @@ struct pipe_svc {
 	uv_async_t async;
 	uv_signal_t sigchld, sigterm, sigint;
 	/* owned by the loop */
+	uint32_t gone[PIPE_GONE_MAX]; /* the last connections that ended */
+	size_t ngone;
 	LIST_HEAD(, pipe_exec) execs;
 	LIST_HEAD(, pipe_xfer) xfers;
 	unsigned nexecs, nxfers;
@@ -126,6 +129,11 @@ void pipe_job_drop(struct pipe_job *j);
 /* Answer with an error now and free the job. */
 void pipe_job_fail(struct pipe_job *j, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * Whether connection pipe has ended (among the last PIPE_GONE_MAX): what
+ * the pool made for it while it closed must be dropped, not listed.
+ */
+bool pipe_svc_gone(const struct pipe_svc *s, uint32_t pipe);
 /* The next id for a command, transfer or walk. */
 uint64_t pipe_svc_id(struct pipe_svc *s);
 

@@ -61,6 +61,17 @@ pipe_job_fail(struct pipe_job *j, int err, const char *fmt, ...)
 	pipe_job_finish(j);
 }
 
+bool
+pipe_svc_gone(const struct pipe_svc *s, uint32_t pipe)
+{
+	size_t n = s->ngone < PIPE_GONE_MAX ? s->ngone : PIPE_GONE_MAX;
+
+	for (size_t i = 0; i < n; i++)
+		if (s->gone[i] == pipe)
+			return true;
+	return false;
+}
+
 uint64_t
 pipe_svc_id(struct pipe_svc *s)
 {
@@ -218,6 +229,7 @@ on_async(uv_async_t *a)
 			s->stopping ? pipe_job_drop(j) : dispatch(j);
 		}
 		for (size_t i = 0; i < nclosed; i++) {
+			s->gone[s->ngone++ % PIPE_GONE_MAX] = closed[i];
 			pipe_exec_closed(s, closed[i]);
 			pipe_files_closed(s, closed[i]);
 		}

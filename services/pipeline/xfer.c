@@ -118,8 +118,14 @@ after_new(struct pipe_svc *s, struct pipe_job *j)
 	if (j->err == 0 && (nx != NULL || op->type == CELLA_MSG_PIPE_WALK) &&
 	    cella_cbor_put_uint(j->rbody, "id", nx ? nx->id : 0) < 0)
 		j->err = -ENOMEM;
-	if (j->err < 0 && nx != NULL)
+	if (nx != NULL && pipe_svc_gone(s, nx->owner)) {
+		/* Its connection closed while the pool made it. */
+		cella_log_info("transfer_dropped", "id=%llu path=%s",
+			       (unsigned long long)nx->id, cella_q(nx->path));
 		unlist(s, nx);
+	} else if (nx != NULL && j->err < 0) {
+		unlist(s, nx);
+	}
 }
 
 static void

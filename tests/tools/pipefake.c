@@ -1,0 +1,148 @@
+/*
+ * pipefake: a hostile enclave for `cella cp` tests. It answers STAT with
+ * "a directory", WALK with one crafted list of entries (the scenario), and
+ * GET_BEGIN with four bytes ("evil") inline, so a test can check that the
+ * host refuses what would land outside its destination and writes nothing.
+ *
+ *   pipefake URL SCENARIO [--ready-fd N]
+ *     dotdot   a file "../evil"
+ *     abs      a file "/tmp/evil" (an absolute entry path)
+ *     inner    a file "a/../../evil"
+ *     link     a symlink "l" -> "../.." (leads out of the tree)
+ *     abslink  a symlink "l" -> "/tmp"
+ *     through  a file "pre/evil" (the test made dst/pre a symlink out)
+ *     nul      a file "a\0b" (a NUL inside the path)
+ *
+ * A test tool: any surprise exits non-zero with a message.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "common/cbor.h"
+#include "common/ready.h"
+#include "common/rpc.h"
+
+static const char *scenario;
+
+static cbor_item_t *
+entry(const char *path, size_t n, const char *type, const char *target)
+{
+	cbor_item_t *e = cbor_new_indefinite_map(), *p;
+
+	p = cbor_build_stringn(path, n);
+	cella_cbor_put_item(e, "path", p);
+	cbor_decref(&p);
+	cella_cbor_put_text(e, "type", type);
+	cella_cbor_put_uint(e, "size", 4);
+	cella_cbor_put_uint(e, "mode", 0644);
+	cella_cbor_put_uint(e, "mtime", 0);
+	if (target != NULL)
+		cella_cbor_put_text(e, "target", target);
+	return e;
+}
+
+static cbor_item_t *
+walk(void)
+{
+	cbor_item_t *b = cbor_new_indefinite_map(), *l = cbor_new_indefinite_array();
+	cbor_item_t *e;
+
+	if (strcmp(scenario, "dotdot") == 0)
+		e = entry("../evil", 7, "file", NULL);
+	else if (strcmp(scenario, "abs") == 0)
+		e = entry("/tmp/evil", 9, "file", NULL);
+	else if (strcmp(scenario, "inner") == 0)
+		e = entry("a/../../evil", 12, "file", NULL);
+	else if (strcmp(scenario, "link") == 0)
+		e = entry("l", 1, "symlink", "../..");
+	else if (strcmp(scenario, "abslink") == 0)
+		e = entry("l", 1, "symlink", "/tmp");
+	else if (strcmp(scenario, "through") == 0)
+		e = entry("pre/evil", 8, "file", NULL);
+	else
+		e = entry("a\0b", 3, "file", NULL);
+	cbor_array_push(l, e);
+	cbor_decref(&e);
+	cella_cbor_put_item(b, "entries", l);
+	cbor_decref(&l);
+	cella_cbor_put_bool(b, "done", true);
+	cella_cbor_put_uint(b, "id", 0);
+	return b;
+}
+
+static int
+handler(struct cella_rpc_req *req, const struct cella_env *env, void *arg)
+{
+	cbor_item_t *b = cbor_new_indefinite_map();
+	uint32_t type = 0;
+	uint8_t h[32];
+
+	(void)arg;
+	if (env->type == CELLA_MSG_PIPE_STAT) {
+		type = CELLA_MSG_PIPE_STAT_REPLY;
+		cella_cbor_put_bool(b, "exists", true);
+		cella_cbor_put_text(b, "type", "dir");
+		cella_cbor_put_uint(b, "size", 4096);
+		cella_cbor_put_uint(b, "mode", 0755);
+		cella_cbor_put_uint(b, "mtime", 0);
+		cella_cbor_put_uint(b, "chunk", 1 << 20);
+		cella_cbor_put_uint(b, "window", 4);
+		cella_cbor_put_uint(b, "max_file_bytes", 1 << 30);
+	} else if (env->type == CELLA_MSG_PIPE_WALK) {
+		cbor_decref(&b);
+		b = walk();
+		type = CELLA_MSG_PIPE_WALK_REPLY;
+	} else if (env->type == CELLA_MSG_PIPE_GET_BEGIN) {
+		type = CELLA_MSG_PIPE_GET_BEGIN_REPLY;
+		EVP_Digest("evil", 4, h, NULL, EVP_sha256(), NULL);
+		cella_cbor_put_uint(b, "size", 4);
+		cella_cbor_put_uint(b, "mode", 0644);
+		cella_cbor_put_uint(b, "mtime", 0);
+		cella_cbor_put_bytes(b, "data", "evil", 4);
+		cella_cbor_put_bytes(b, "sha256", h, 32);
+	}
+	if (type == 0) {
+		cbor_decref(&b);
+		return -EOPNOTSUPP;
+	}
+	if (cella_rpc_reply(req, type, b) < 0)
+		cella_rpc_error(req, -EIO, "reply failed");
+	cbor_decref(&b);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cella_rpc_server *s = NULL;
+	struct cella_diag d = {{0}};
+	int ready = -1;
+	sigset_t set;
+	int sig;
+
+	if (argc == 5 && strcmp(argv[3], "--ready-fd") == 0)
+		ready = cella_ready_parse(argv[4]);
+	else if (argc != 3) {
+		fprintf(stderr, "usage: pipefake URL SCENARIO [--ready-fd N]\n");
+		return 64;
+	}
+	scenario = argv[2];
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (cella_rpc_server_new(argv[1], 4, handler, NULL, &s, &d) < 0) {
+		fprintf(stderr, "pipefake: %s\n", d.msg);
+		return 1;
+	}
+	cella_ready_notify(ready);
+	sigwait(&set, &sig);
+	cella_rpc_server_free(s);
+	return 0;
+}
