@@ -174,6 +174,10 @@ const struct cella_conf_key cella_cfg_schema[] = {
 	{.key = "pipeline", .type = CELLA_CONF_OBJECT,
 	 .sub = cella_cfg_pipeline_keys,
 	 .desc = "cella-pipeline: exec and file transfers"},
+	{.key = "ports", .type = CELLA_CONF_LIST, .def = "[]",
+	 .max = CELLA_CFG_PORTS_MAX, .sub = cella_cfg_port_item,
+	 .check = cella_cfg_ports_check,
+	 .desc = "ingress from the host: \"HOST:ENCLAVE\" TCP port pairs"},
 	{0},
 };
 

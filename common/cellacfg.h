@@ -34,6 +34,13 @@ extern const struct cella_conf_key cella_cfg_enclave_keys[];
 extern const struct cella_conf_key cella_cfg_bridge_keys[];
 extern const char *const cella_cfg_bridge_argv[];
 extern const char *const cella_cfg_pipeline_argv[];
+/* ports: ingress "HOST:ENCLAVE" pairs (cellacfg_ports.c). */
+#define CELLA_CFG_PORTS_MAX 64
+extern const struct cella_conf_key cella_cfg_port_item[];
+int cella_cfg_ports_check(const cJSON *ports, struct cella_diag *d);
+/* One "HOST:ENCLAVE" item; -EINVAL with d saying what is wrong. */
+int cella_cfg_port_parse(const char *s, uint16_t *host, uint16_t *enclave,
+			 struct cella_diag *d);
 /* The whole file (the CLI validates with it at ""). */
 extern const struct cella_conf_key cella_cfg_schema[];
 
