@@ -19,16 +19,11 @@
 #include "common/log.h"
 #include "services/ra-web/srv.h"
 
-#define RANDOM_MAX 4096
-
 struct rpc_job {
 	struct ra_job job;
 	struct ra_srv *srv;
 	struct cella_rpc_req *req;
-	uint32_t type;
-	uint64_t arg; /* index, range or length */
-	struct cella_nsm_opt nonce, user_data, public_key;
-	struct cella_span data;
+	struct ra_rpc_args a;
 	uint64_t t0_us;
 };
 
@@ -58,44 +53,43 @@ get_opt(const cbor_item_t *b, const char *key, struct cella_nsm_opt *o,
 	return rv == -ENOENT ? 0 : rv;
 }
 
-static int
-parse(struct rpc_job *j, const cbor_item_t *b, struct cella_diag *d)
+int
+ra_rpc_parse(uint32_t type, const cbor_item_t *b, struct ra_rpc_args *a,
+	     struct cella_diag *d)
 {
-	switch (j->type) {
-	case CELLA_MSG_RA_ATTEST: {
-		int rv = get_opt(b, "nonce", &j->nonce, d);
+	int rv;
 
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	switch (type) {
+	case CELLA_MSG_RA_ATTEST:
+		rv = get_opt(b, "nonce", &a->nonce, d);
 		if (rv == 0)
-			rv = get_opt(b, "user_data", &j->user_data, d);
+			rv = get_opt(b, "user_data", &a->user_data, d);
 		if (rv == 0)
-			rv = get_opt(b, "public_key", &j->public_key, d);
+			rv = get_opt(b, "public_key", &a->public_key, d);
 		return rv;
-	}
-	case CELLA_MSG_RA_EXTEND_PCR: {
-		int rv = cella_cbor_get_bytes(b, "data", CELLA_NSM_DATA_MAX,
-					      &j->data, d);
-
+	case CELLA_MSG_RA_EXTEND_PCR:
+		rv = cella_cbor_get_bytes(b, "data", CELLA_NSM_DATA_MAX,
+					  &a->data, d);
 		if (rv == 0)
-			rv = cella_cbor_get_uint(b, "index", UINT16_MAX, &j->arg,
+			rv = cella_cbor_get_uint(b, "index", UINT16_MAX, &a->arg,
 						 d);
 		return required(rv);
-	}
 	case CELLA_MSG_RA_DESCRIBE_PCR:
 	case CELLA_MSG_RA_LOCK_PCR:
 		return required(cella_cbor_get_uint(b, "index", UINT16_MAX,
-						    &j->arg, d));
+						    &a->arg, d));
 	case CELLA_MSG_RA_LOCK_PCRS:
 		return required(cella_cbor_get_uint(b, "range",
-						    CELLA_NSM_PCR_COUNT, &j->arg,
+						    CELLA_NSM_PCR_COUNT, &a->arg,
 						    d));
-	case CELLA_MSG_RA_RANDOM: {
-		int rv = cella_cbor_get_uint(b, "length", RANDOM_MAX, &j->arg,
-					     d);
-
-		if (rv == 0 && j->arg == 0)
+	case CELLA_MSG_RA_RANDOM:
+		rv = cella_cbor_get_uint(b, "length", RA_RPC_RANDOM_MAX, &a->arg,
+					 d);
+		if (rv == 0 && a->arg == 0)
 			rv = cella_diag_set(d, -EBADMSG, "length: 0");
 		return required(rv);
-	}
 	case CELLA_MSG_RA_DESCRIBE_NSM:
 		return 0;
 	default:
@@ -168,67 +162,96 @@ describe_reply(struct ra_srv *s, const struct cella_nsm_info *in,
 	return rv;
 }
 
-/* The NSM call; *body (and *type) the reply on success. */
+static const struct cella_span *
+opt(const struct cella_nsm_opt *o)
+{
+	return o->set ? &o->v : NULL;
+}
+
+/* A map holding key: p[0..n), or NULL (out of memory). */
+static cbor_item_t *
+bytes_reply(const char *key, const void *p, size_t n, int *rv)
+{
+	cbor_item_t *m = cbor_new_indefinite_map();
+
+	*rv = m == NULL ? -ENOMEM : cella_cbor_put_bytes(m, key, p, n);
+	return m;
+}
+
+static int
+call_attest(struct rpc_job *j, struct cella_nsm *nsm, cbor_item_t **body,
+	    struct cella_diag *d)
+{
+	const struct ra_rpc_args *a = &j->a;
+	struct cella_buf doc;
+	uint64_t t0 = now_us();
+	int rv;
+
+	cella_buf_init(&doc, CELLA_NSM_RESPONSE_MAX);
+	rv = cella_nsm_attest(nsm, opt(&a->user_data), opt(&a->nonce),
+			      opt(&a->public_key), &doc, d);
+	ra_metrics_attest(&j->srv->metrics, now_us() - t0);
+	if (rv == 0)
+		*body = bytes_reply("document", doc.p, doc.len, &rv);
+	cella_buf_fini(&doc);
+	return rv;
+}
+
+static int
+call_random(size_t n, struct cella_nsm *nsm, cbor_item_t **body,
+	    struct cella_diag *d)
+{
+	uint8_t buf[RA_RPC_RANDOM_MAX];
+	int rv = cella_nsm_get_random(nsm, buf, n, d);
+
+	if (rv == 0)
+		*body = bytes_reply("random", buf, n, &rv);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return rv;
+}
+
+/* The NSM call; *body and *type the reply on success. */
 static int
 call(struct rpc_job *j, struct cella_nsm *nsm, cbor_item_t **body,
      uint32_t *type, struct cella_diag *d)
 {
+	const struct ra_rpc_args *a = &j->a;
+	uint16_t idx = (uint16_t)a->arg;
 	struct cella_nsm_pcr pcr = {0};
-	uint16_t idx = (uint16_t)j->arg;
-	int rv = 0;
+	struct cella_nsm_info info;
+	int rv;
 
-	switch (j->type) {
-	case CELLA_MSG_RA_ATTEST: {
-		struct cella_buf doc;
-		uint64_t t0 = now_us();
-
-		cella_buf_init(&doc, CELLA_NSM_RESPONSE_MAX);
-		rv = cella_nsm_attest(nsm, j->user_data.set ? &j->user_data.v : NULL,
-				      j->nonce.set ? &j->nonce.v : NULL,
-				      j->public_key.set ? &j->public_key.v : NULL,
-				      &doc, d);
-		ra_metrics_attest(&j->srv->metrics, now_us() - t0);
+	switch (a->type) {
+	case CELLA_MSG_RA_ATTEST:
 		*type = CELLA_MSG_RA_ATTEST_REPLY;
-		if (rv == 0 && (*body = cbor_new_indefinite_map()) != NULL)
-			rv = cella_cbor_put_bytes(*body, "document", doc.p, doc.len);
-		cella_buf_fini(&doc);
-		return rv;
-	}
+		return call_attest(j, nsm, body, d);
 	case CELLA_MSG_RA_DESCRIBE_PCR:
 	case CELLA_MSG_RA_EXTEND_PCR:
-		rv = j->type == CELLA_MSG_RA_EXTEND_PCR
-			     ? cella_nsm_extend_pcr(nsm, idx, j->data.p, j->data.n,
-						    &pcr, d)
-			     : cella_nsm_describe_pcr(nsm, idx, &pcr, d);
 		*type = CELLA_MSG_RA_PCR_REPLY;
+		rv = a->type == CELLA_MSG_RA_EXTEND_PCR
+			     ? cella_nsm_extend_pcr(nsm, idx, a->data.p,
+						    a->data.n, &pcr, d)
+			     : cella_nsm_describe_pcr(nsm, idx, &pcr, d);
 		if (rv == 0)
 			*body = pcr_reply(idx, &pcr, &rv);
 		return rv;
 	case CELLA_MSG_RA_LOCK_PCR:
+		*type = CELLA_MSG_RA_LOCK_REPLY;
+		return cella_nsm_lock_pcr(nsm, idx, d);
 	case CELLA_MSG_RA_LOCK_PCRS:
 		*type = CELLA_MSG_RA_LOCK_REPLY;
-		return j->type == CELLA_MSG_RA_LOCK_PCR
-			       ? cella_nsm_lock_pcr(nsm, idx, d)
-			       : cella_nsm_lock_pcrs(nsm, idx, d);
-	case CELLA_MSG_RA_RANDOM: {
-		uint8_t buf[RANDOM_MAX];
-
+		return cella_nsm_lock_pcrs(nsm, idx, d);
+	case CELLA_MSG_RA_RANDOM:
 		*type = CELLA_MSG_RA_RANDOM_REPLY;
-		rv = cella_nsm_get_random(nsm, buf, (size_t)j->arg, d);
-		if (rv == 0 && (*body = cbor_new_indefinite_map()) != NULL)
-			rv = cella_cbor_put_bytes(*body, "random", buf, j->arg);
-		OPENSSL_cleanse(buf, sizeof(buf));
-		return rv;
-	}
-	default: {
-		struct cella_nsm_info info;
-
+		return call_random((size_t)a->arg, nsm, body, d);
+	default:
 		*type = CELLA_MSG_RA_DESCRIBE_NSM_REPLY;
 		rv = cella_nsm_describe(nsm, &info, d);
-		if (rv == 0 && (*body = cbor_new_indefinite_map()) != NULL)
+		if (rv == 0 && (*body = cbor_new_indefinite_map()) == NULL)
+			rv = -ENOMEM;
+		if (rv == 0)
 			rv = describe_reply(j->srv, &info, *body);
 		return rv;
-	}
 	}
 }
 
@@ -265,7 +288,7 @@ run_rpc(struct ra_job *job, struct cella_nsm *nsm)
 		cella_diag_set(&d, rv, "the reply could not be built");
 	if (rv < 0)
 		cella_rpc_error(j->req, rv, "%s", d.msg);
-	log_rpc(j->srv, j->type, rv, j->t0_us);
+	log_rpc(j->srv, j->a.type, rv, j->t0_us);
 	if (body != NULL)
 		cbor_decref(&body);
 	free(j);
@@ -284,10 +307,9 @@ ra_rpc_handler(struct cella_rpc_req *req, const struct cella_env *env,
 		return -ENOMEM;
 	j->srv = s;
 	j->req = req;
-	j->type = env->type;
 	j->t0_us = now_us();
 	j->job.run = run_rpc;
-	rv = parse(j, env->body, &d);
+	rv = ra_rpc_parse(env->type, env->body, &j->a, &d);
 	if (rv == 0 && changes_pcrs(env->type) && cella_rpc_req_peer(req)->remote)
 		rv = cella_diag_set(&d, -EACCES,
 				    "PCRs are extended and locked only from "

@@ -127,6 +127,20 @@ void ra_cert_stop(struct ra_srv *s); /* closes the timer */
 void ra_cert_fini(struct ra_srv *s); /* releases the bodies */
 
 /* ---- rpcapi.c ---- */
+#define RA_RPC_RANDOM_MAX 4096
+
+/* One internal API request, its fields borrowed from the body. */
+struct ra_rpc_args {
+	uint32_t type;
+	uint64_t arg; /* index, range or length */
+	struct cella_nsm_opt nonce, user_data, public_key;
+	struct cella_span data;
+};
+
+/* Read and bound a request body (proto/ra.cddl): -EBADMSG naming the
+ * key, -ENOMSG for a type this service does not serve. */
+int ra_rpc_parse(uint32_t type, const cbor_item_t *body,
+		 struct ra_rpc_args *out, struct cella_diag *d);
 /* The internal API: every request becomes a pool job. */
 int ra_rpc_handler(struct cella_rpc_req *req, const struct cella_env *env,
 		   void *arg);
