@@ -1,0 +1,32 @@
+# ra_web_refresh: the certificate's document is renewed before its leaf
+# expires (cert_refresh_ms ahead of it; here almost the leaf's whole
+# 3-hour life, so renewals come every second): each renewal is a new
+# document, signed by a new leaf, still binding the same TLS key, and
+# responses never stall or fail meanwhile.
+. "$CELLA_SOURCE_ROOT/tests/integ/ra_lib.sh"
+
+cat >"$T/ra.yaml" <<EOF2
+attestation:
+  cert_refresh_ms: 10799000
+EOF2
+ra_start ra --config "$T/ra.yaml"
+expect_eq "$(ra_get /v1/certificate)" 200 "first certificate"
+first=$(json "$T/body" 'j["document"]')
+spki=$(json "$T/body" 'j["spki_sha256"]')
+for _ in $(seq 200); do
+	[ "$(grep -c 'evt=cert_refreshed' "$T/ra.log")" -ge 2 ] && break
+	expect_eq "$(ra_get /v1/certificate)" 200 "certificate during renewals"
+	sleep 0.05
+done
+[ "$(grep -c 'evt=cert_refreshed' "$T/ra.log")" -ge 2 ] ||
+	fail "no renewals in 10 s"
+expect_eq "$(ra_get /v1/certificate)" 200 "renewed certificate"
+[ "$(json "$T/body" 'j["document"]')" != "$first" ] ||
+	fail "the document was not renewed"
+expect_eq "$(json "$T/body" 'j["spki_sha256"]')" "$spki" "the same TLS key"
+json "$T/body" 'j["document"]' >"$T/doc.b64"
+"$CELLA" verify --root "$T/ca/root.pem" --json --pcr "0=$PCR0" \
+	"$T/doc.b64" >"$T/verified" || fail "renewed document refused"
+expect_eq "$(json "$T/verified" 'j["user_data"]')" "$spki" "renewed user_data"
+stop ra
+echo "ra_web_refresh: ok"
