@@ -38,24 +38,41 @@ chunk_len(const struct chunks *k, uint64_t i)
 	return k->size - off < k->chunk ? (size_t)(k->size - off) : k->chunk;
 }
 
+/*
+ * The chunk's bytes become the message's own (no copy into the CBOR
+ * item): a chunk is read into a buffer the byte string then owns.
+ */
 static int
-put_one(struct chunks *k, uint64_t i, uint8_t *buf)
+put_one(struct chunks *k, uint64_t i)
 {
 	size_t n = chunk_len(k, i);
 	uint64_t off = i * k->chunk;
 	struct cella_env r = {0};
-	cbor_item_t *b;
+	cbor_item_t *b, *bs;
+	uint8_t *buf = malloc(n ? n : 1);
 	int rv;
 
-	if ((rv = pipe_pread_all(k->fd, buf, n, off)) < 0)
+	if (buf == NULL)
+		return cp_fail(k->x, -ENOMEM, "out of memory");
+	if ((rv = pipe_pread_all(k->fd, buf, n, off)) < 0) {
+		free(buf);
 		return cp_fail(k->x, rv, "reading at %llu: %s",
 			       (unsigned long long)off, cella_strerror(rv));
-	if ((rv = pipe_ohash_add(&k->oh, off, buf, n)) < 0)
+	}
+	if ((rv = pipe_ohash_add(&k->oh, off, buf, n)) < 0) {
+		free(buf);
 		return cp_fail(k->x, rv, "hashing: %s", cella_strerror(rv));
+	}
+	if ((bs = cbor_new_definite_bytestring()) == NULL) {
+		free(buf);
+		return cp_fail(k->x, -ENOMEM, "out of memory");
+	}
+	cbor_bytestring_set_handle(bs, buf, n);
 	b = cp_id_body(k->id);
 	if (b != NULL && (cella_cbor_put_uint(b, "offset", off) < 0 ||
-			  cella_cbor_put_bytes(b, "data", buf, n) < 0))
+			  cella_cbor_put_item(b, "data", bs) < 0))
 		cbor_decref(&b);
+	cbor_decref(&bs);
 	rv = cp_call(k->x, CELLA_MSG_PIPE_PUT_CHUNK, b, CELLA_MSG_PIPE_OK, &r);
 	if (rv == 0)
 		cella_env_fini(&r);
@@ -125,27 +142,17 @@ static void *
 worker(void *arg)
 {
 	struct chunks *k = arg;
-	uint8_t *buf = k->put ? malloc(k->chunk) : NULL;
 	uint64_t i;
 	int rv;
 
-	if (k->put && buf == NULL) {
-		cp_fail(k->x, -ENOMEM, "out of memory");
-		pthread_mutex_lock(&k->mu);
-		k->stop = true;
-		pthread_cond_broadcast(&k->cv);
-		pthread_mutex_unlock(&k->mu);
-		return NULL;
-	}
 	while (take(k, &i)) {
 		rv = cp_failed(k->x) ? -ECANCELED
-		     : k->put	     ? put_one(k, i, buf)
+		     : k->put	     ? put_one(k, i)
 				     : get_one(k, i);
 		if (rv == 0)
 			atomic_fetch_add(&k->x->bytes, chunk_len(k, i));
 		answered(k, i, rv);
 	}
-	free(buf);
 	return NULL;
 }
 

@@ -196,6 +196,27 @@ out:
 	j->rbody = b;
 }
 
+/* {data: p[0..n)} with p handed to the byte string, not copied. */
+static int
+own_bytes(struct pipe_job *j, uint8_t *p, size_t n)
+{
+	cbor_item_t *bs = cbor_new_definite_bytestring();
+
+	if (bs == NULL || (j->rbody = cbor_new_indefinite_map()) == NULL) {
+		free(p);
+		if (bs != NULL)
+			cbor_decref(&bs);
+		return cella_diag_set(&j->d, -ENOMEM, "out of memory");
+	}
+	cbor_bytestring_set_handle(bs, p, n);
+	if (cella_cbor_put_item(j->rbody, "data", bs) < 0) {
+		cbor_decref(&bs);
+		return cella_diag_set(&j->d, -ENOMEM, "out of memory");
+	}
+	cbor_decref(&bs);
+	return 0;
+}
+
 void
 pipe_files_get_chunk(struct pipe_job *j, struct pipe_xfer *x)
 {
@@ -228,10 +249,10 @@ pipe_files_get_chunk(struct pipe_job *j, struct pipe_xfer *x)
 			       (unsigned long long)off,
 			       rv == -ERANGE ? "beyond the window"
 					     : cella_strerror(rv));
-	if (rv == 0 && ((j->rbody = cbor_new_indefinite_map()) == NULL ||
-			cella_cbor_put_bytes(j->rbody, "data", p, n) < 0))
-		rv = cella_diag_set(&j->d, -ENOMEM, "out of memory");
-	free(p);
+	if (rv == 0)
+		rv = own_bytes(j, p, n); /* p is the reply's now */
+	else
+		free(p);
 	j->err = rv;
 	j->rtype = CELLA_MSG_PIPE_GET_CHUNK_REPLY;
 }
