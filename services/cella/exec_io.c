@@ -286,12 +286,14 @@ read_loop(struct exec_run *r)
 int
 exec_run(struct exec_run *r, bool in)
 {
-	struct feeder f = {r->c, r->id, NULL};
+	/* Static: the stdin thread may outlive this frame (we exit, not join). */
+	static struct feeder f;
 	pthread_t t;
 
 	exec_signals_target(r->c, r->id);
 	if (in) {
-		if ((f.buf = malloc(STDIN_BLOCK)) == NULL ||
+		f = (struct feeder){r->c, r->id, malloc(STDIN_BLOCK)};
+		if (f.buf == NULL ||
 		    pthread_create(&t, NULL, stdin_thread, &f) != 0) {
 			fprintf(stderr, "cella exec: cannot start the stdin "
 					"thread\n");

@@ -219,8 +219,9 @@ on_async(uv_async_t *a)
 		pthread_mutex_lock(&s->mu);
 		STAILQ_CONCAT(&jobs, &s->jobs);
 		nclosed = s->nclosed < 64 ? s->nclosed : 64;
-		memcpy(closed, s->closed + s->nclosed - nclosed,
-		       nclosed * sizeof(*closed));
+		if (nclosed > 0)
+			memcpy(closed, s->closed + s->nclosed - nclosed,
+			       nclosed * sizeof(*closed));
 		s->nclosed -= nclosed;
 		pthread_mutex_unlock(&s->mu);
 		/* Requests first: one sent just before a close is answered. */

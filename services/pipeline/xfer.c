@@ -152,7 +152,7 @@ after(uv_work_t *w, int status)
 		if (!more)
 			unlist(s, x);
 	}
-	if (x != NULL && !x->listed && x->refs == 0 && op->how != END)
+	if (op->how != END && x != NULL && !x->listed && x->refs == 0)
 		pipe_xfer_destroy(x);
 	if (s->stopping)
 		pipe_job_drop(j);
