@@ -395,13 +395,17 @@ client_check(SSL *ssl, struct cella_span docb,
 }
 
 static int
-client_hello(SSL *ssl, int fd, long deadline, uint8_t nonce[32],
+client_hello(SSL *ssl, int fd, long deadline,
+	     const struct cella_verify_policy *pol, uint8_t nonce[32],
 	     struct cella_diag *d)
 {
 	cbor_item_t *m = cbor_new_indefinite_map();
 	int rv = -ENOMEM;
 
-	if (RAND_bytes(nonce, 32) != 1) {
+	/* The caller's own nonce (cella attest --nonce), else a fresh one. */
+	if (pol->has_nonce && pol->nonce.n == CELLA_ATLS_NONCE_LEN)
+		memcpy(nonce, pol->nonce.p, CELLA_ATLS_NONCE_LEN);
+	else if (RAND_bytes(nonce, 32) != 1) {
 		if (m != NULL)
 			cbor_decref(&m);
 		return cella_diag_set(d, -EIO, "no randomness for a nonce");
@@ -427,7 +431,7 @@ cella_atls_client(SSL *ssl, int fd, const struct cella_verify_policy *pol,
 	int rv;
 
 	memset(peer, 0, sizeof(*peer));
-	if ((rv = client_hello(ssl, fd, deadline, nonce, d)) < 0 ||
+	if ((rv = client_hello(ssl, fd, deadline, pol, nonce, d)) < 0 ||
 	    (rv = cella_atls_recv(ssl, fd, &m, deadline, d)) < 0)
 		return rv;
 	if (cella_cbor_get_text(m, "error", 512, &s, NULL) == 0) {

@@ -85,7 +85,8 @@ struct cella_atls_peer {
 
 /*
  * Client side, after the TLS handshake. Verifies the document with pol (its
- * nonce is set here) and cache (may be NULL). -EACCES: refused, by the
+ * nonce is set here: pol's own when it has one of CELLA_ATLS_NONCE_LEN
+ * bytes, else a fresh random one) and cache (may be NULL). -EACCES: refused, by the
  * enclave or by us, with the reason in d; the enclave was told ours.
  */
 int cella_atls_client(SSL *ssl, int fd, const struct cella_verify_policy *pol,

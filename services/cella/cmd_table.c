@@ -14,8 +14,18 @@ int cella_cmd_events(int argc, char **argv);
 int cella_cmd_exec(int argc, char **argv);
 int cella_cmd_cp(int argc, char **argv);
 int cella_cmd_keygen(int argc, char **argv);
+int cella_cmd_up(int argc, char **argv);
+int cella_cmd_down(int argc, char **argv);
+int cella_cmd_ls(int argc, char **argv);
+int cella_cmd_config(int argc, char **argv);
+int cella_cmd_attest(int argc, char **argv);
 
 const struct cella_cmd cella_cmds[] = {
+	{"up", cella_cmd_up, "run cella.yaml as an enclave in the local emulator", false},
+	{"down", cella_cmd_down, "stop a `cella up` enclave, leaving nothing behind", false},
+	{"ls", cella_cmd_ls, "enclaves `cella up` runs on this host", false},
+	{"config", cella_cmd_config, "validate cella.yaml, print the effective config", false},
+	{"attest", cella_cmd_attest, "fresh attestation document, verified and shown", true},
 	{"verify", cella_cmd_verify, "verify an attestation document", false},
 	{"sim-ca", cella_cmd_sim_ca, "simulation attestation CA (init, issue)", false},
 	{"ps", cella_cmd_ps, "services under cella-init and their states", true},

@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "common/addr.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "common/tls.h"
 #include "proto/ports.h"
+#include "services/cella/state.h"
 
 struct cella_conn_opts cella_conn = {.max_age_s = 60};
 
@@ -116,6 +118,75 @@ takes_value(const char *name)
 	return false;
 }
 
+/*
+ * --enclave NAME: an enclave `cella up` started on this host. Its state
+ * gives the emulated vsock directory, the CID, the simulation root, the
+ * operator key and the PCRs it was measured with; a flag given explicitly
+ * wins over each.
+ */
+int
+cella_conn_resolve(struct cella_diag *d)
+{
+	static char url[32], root[PATH_MAX], key[PATH_MAX];
+	static bool done;
+	struct cella_state st;
+	char vs[PATH_MAX + 8];
+	int rv;
+
+	if (done || cella_conn.enclave == NULL ||
+	    strstr(cella_conn.enclave, "://") != NULL)
+		return 0;
+	if ((rv = cella_state_load(cella_conn.enclave, &st, d)) < 0)
+		return rv == -EINVAL ? -ENOENT : rv;
+	if (!cella_state_alive(&st))
+		return cella_diag_set(d, -ECONNREFUSED,
+				      "enclave '%s' is not running (cella ls)",
+				      st.name);
+	snprintf(vs, sizeof(vs), "%s/vsock", st.dir);
+	if (setenv("CELLA_VSOCK_DIR", vs, 1) < 0 ||
+	    setenv("CELLA_VSOCK_CID", "3", 1) < 0)
+		return -ENOMEM;
+	snprintf(url, sizeof(url), "vsock://%u", st.cid);
+	cella_conn.enclave = url;
+	snprintf(root, sizeof(root), "%s", st.root);
+	snprintf(key, sizeof(key), "%s", st.key);
+	if (cella_conn.root == NULL)
+		cella_conn.root = root;
+	if (cella_conn.key == NULL)
+		cella_conn.key = key;
+	for (int i = 0; cella_conn.npcrs == 0 && i < 3; i++) {
+		cella_conn.pcrs[i].index = (unsigned)i;
+		memcpy(cella_conn.pcrs[i].value, st.pcrs[i], 48);
+		if (i == 2)
+			cella_conn.npcrs = 3;
+	}
+	cella_conn.allow_debug = cella_conn.allow_debug || st.debug;
+	done = true;
+	return 0;
+}
+
+/* Neither --enclave nor a local URL asked for: the enclave of
+ * ./cella.yaml, when `cella up` runs it on this host. */
+static void
+conn_default(int argc, char **argv)
+{
+	static char name[CELLA_STATE_NAME_MAX + 1];
+	struct cella_state st;
+
+	if (cella_conn.enclave != NULL || getenv("CELLA_CONTROL") != NULL ||
+	    getenv("CELLA_PIPELINE") != NULL)
+		return;
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strncmp(argv[i], "--control", 9) == 0)
+			return;
+	if (access("cella.yaml", R_OK) < 0 ||
+	    cella_state_name_of("cella.yaml", NULL, name, sizeof(name),
+				NULL) < 0 ||
+	    cella_state_load(name, &st, NULL) < 0 || !cella_state_alive(&st))
+		return;
+	cella_conn.enclave = name;
+}
+
 int
 cella_conn_parse_args(int *argc, char **argv)
 {
@@ -157,6 +228,7 @@ cella_conn_parse_args(int *argc, char **argv)
 		argv[out++] = argv[in++];
 	argv[out] = NULL;
 	*argc = out;
+	conn_default(*argc, argv);
 	return 0;
 }
 
@@ -218,7 +290,8 @@ cella_conn_dial(enum cella_svc svc, int timeout_ms, int *fd, SSL **ssl,
 	X509 *root = NULL;
 	int rv;
 
-	if ((rv = bridge_url(svc, url, sizeof(url), d)) < 0 ||
+	if ((rv = cella_conn_resolve(d)) < 0 ||
+	    (rv = bridge_url(svc, url, sizeof(url), d)) < 0 ||
 	    (rv = cella_conn_policy(&pol, &root, d)) < 0)
 		return rv;
 	o.key_path = cella_conn.key != NULL

@@ -18,7 +18,11 @@
  *   --allow-debug       accept a debug-mode enclave
  *   --max-age S         refuse documents older than S seconds (default 60)
  * Without --enclave, the local URL: $CELLA_CONTROL / $CELLA_PIPELINE /
- * $CELLA_RA or the default ipc:///run/cella/{init,pipeline,ra}.sock.
+ * $CELLA_RA or the default ipc:///run/cella/{init,pipeline,ra}.sock;
+ * except that when none of --enclave, --control, $CELLA_CONTROL and
+ * $CELLA_PIPELINE is given and ./cella.yaml names an enclave that `cella
+ * up` runs on this host, that enclave is meant (as docker compose's verbs
+ * mean the project in the current directory).
  */
 #ifndef CELLA_CLI_CONN_H
 #define CELLA_CLI_CONN_H
@@ -90,6 +94,14 @@ int cella_conn_dial(enum cella_svc svc, int timeout_ms, int *fd, SSL **ssl,
  * caller's to X509_free). */
 int cella_conn_policy(struct cella_verify_policy *pol, X509 **root,
 		      struct cella_diag *d);
+
+/*
+ * Resolve --enclave NAME (an enclave `cella up` runs) into its vsock URL,
+ * CELLA_VSOCK_DIR, simulation root, operator key and pinned PCRs (flags
+ * win); a URL is left alone. Dialling does it; verbs that need the pins
+ * before call it. -ENOENT: no such enclave; -ECONNREFUSED: not running.
+ */
+int cella_conn_resolve(struct cella_diag *d);
 
 /* The local URL of svc (environment override or default). */
 const char *cella_conn_local_url(enum cella_svc svc);

@@ -47,7 +47,7 @@ struct launch {
 static const char usage_text[] =
 	"usage: cella-launch --config FILE --mountpoint DIR [--init PATH]\n"
 	"                    [--cid N] [--hostname NAME] [--bind DIR]...\n"
-	"                    [--bind-ro DIR]... [--hide DIR]...\n"
+	"                    [--bind-ro DIR]... [--hide PATH]...\n"
 	"                    [--heartbeat URL|none] [--no-namespaces]\n"
 	"                    [--ready-fd N]\n"
 	"\n"
@@ -64,7 +64,7 @@ static const char usage_text[] =
 	"  --hostname NAME   the enclave's host name (default cella)\n"
 	"  --bind DIR        make DIR writable inside, at the same path\n"
 	"  --bind-ro DIR     make DIR visible read-only, at the same path\n"
-	"  --hide DIR        an empty directory inside instead of DIR\n"
+	"  --hide PATH       an empty directory (or file) instead of PATH\n"
 	"  --heartbeat URL   answer the enclave's heartbeat there (default\n"
 	"                    vsock://3:9000; 'none': no heartbeat needed)\n"
 	"  --no-namespaces   no isolation at all (the process backend)\n"

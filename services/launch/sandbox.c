@@ -169,6 +169,7 @@ mount_fresh(struct child *c)
 	mount_dev(c);
 }
 
+/* A directory becomes an empty tmpfs, a file an empty read-only one. */
 static void
 mount_hides(struct child *c)
 {
@@ -176,12 +177,19 @@ mount_hides(struct child *c)
 	struct stat st;
 
 	for (size_t i = 0; i < c->o->nhide; i++) {
-		if (stat(in_root(c, c->o->hide[i], path), &st) < 0 ||
-		    !S_ISDIR(st.st_mode))
+		if (stat(in_root(c, c->o->hide[i], path), &st) < 0)
 			continue; /* nothing there to hide */
-		if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  "mode=0755,size=64k") < 0)
+		if (S_ISDIR(st.st_mode)) {
+			if (mount("tmpfs", path, "tmpfs",
+				  MS_NOSUID | MS_NODEV | MS_NOEXEC,
+				  "mode=0755,size=64k") < 0)
+				child_fail(c, "hide", path);
+		} else if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0) {
 			child_fail(c, "hide", path);
+		} else {
+			set_attr(c, path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC,
+				 "hide");
+		}
 	}
 }
 
@@ -242,28 +250,53 @@ enter_root(struct child *c)
 			child_fail(c, "drop capabilities", NULL);
 }
 
+/* What the enclave inherits of the host's environment: nothing that
+ * could carry a host secret in. */
+static const char *const env_kept[] = {
+	"PATH", "LANG", "LC_ALL", "TZ", "CELLA_VSOCK_DIR",
+	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", NULL,
+};
+
+static size_t
+enclave_env(char **envp, size_t max, char *cid)
+{
+	extern char **environ;
+	size_t n = 0;
+
+	for (char **e = environ; e != NULL && *e != NULL && n + 2 < max; e++)
+		for (const char *const *k = env_kept; *k != NULL; k++) {
+			size_t kl = strlen(*k);
+
+			if (strncmp(*e, *k, kl) == 0 && (*e)[kl] == '=') {
+				envp[n++] = *e;
+				break;
+			}
+		}
+	envp[n++] = cid;
+	envp[n] = NULL;
+	return n;
+}
+
 static _Noreturn void
 exec_init(struct child *c)
 {
 	const struct sbx_opts *o = c->o;
-	char cid[16];
+	char cid[32], *envp[16];
 	char *argv[] = {(char *)o->init, "--config", (char *)o->config,
 			"--ready-fd", "3", NULL};
-
 	sigset_t none;
 
-	snprintf(cid, sizeof(cid), "%u", o->cid);
+	snprintf(cid, sizeof(cid), "CELLA_VSOCK_CID=%u", o->cid);
+	(void)enclave_env(envp, sizeof(envp) / sizeof(envp[0]), cid);
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		child_fail(c, "sigprocmask", NULL);
-	if (setenv("CELLA_VSOCK_CID", cid, 1) < 0)
-		child_fail(c, "setenv", NULL);
 	if (o->ready_fd < 0)
 		argv[3] = NULL;
 	else if (o->ready_fd == 3 ? fcntl(3, F_SETFD, 0) < 0
 				  : dup2(o->ready_fd, 3) < 0)
 		child_fail(c, "ready fd", NULL);
-	execv(o->init, argv);
+	execve(o->init, argv, envp);
 	child_fail(c, "exec", o->init);
 }
 

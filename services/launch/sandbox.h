@@ -8,7 +8,9 @@
  * under empty tmpfs, and the given directories bound back in at their own
  * paths. Capabilities that could undo any of that (mount, module loading,
  * raw I/O, ...) leave the bounding set before the exec. Without isolation
- * (the process backend) it is a plain fork and exec.
+ * (the process backend) it is a plain fork and exec. Either way cella-init
+ * gets only PATH, LANG, LC_ALL, TZ, CELLA_VSOCK_DIR, the sanitizers'
+ * options and CELLA_VSOCK_CID of the host's environment.
  *
  * It does not supervise: the caller waits for the pid and forwards signals.
  */

@@ -1,0 +1,247 @@
+/*
+ * cmd_attest: `cella attest [--nonce HEX] [-o FILE] [--json]`, a fresh
+ * attestation document from a running enclave, through its attested
+ * bridge: the exchange after the TLS handshake already carries one, made
+ * for our nonce and bound to the session, and verified (root, chain,
+ * nonce, PCRs, debug, age) before anything is printed. By name, the root
+ * and the PCRs `cella up` measured are pinned; flags override them. -o
+ * saves the document so that `cella verify` can check it on its own; the
+ * exact command is printed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "common/addr.h"
+#include "common/buf.h"
+#include "common/operators.h"
+#include "common/tls.h"
+#include "proto/ports.h"
+#include "services/cella/conn.h"
+
+int cella_cmd_attest(int argc, char **argv); /* listed in cmd_table.c */
+
+#define ATTEST_TIMEOUT_MS 10000
+
+struct aopts {
+	uint8_t nonce[CELLA_ATLS_NONCE_LEN];
+	const char *out;
+	bool json;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cella attest [--nonce HEX] [-o FILE] [--json]\n"
+		"                    [--enclave NAME|URL] [--pcr N=HEX]...\n\n"
+		"Fetches a fresh attestation document from the enclave through\n"
+		"its attested bridge, verifies it (root, chain, nonce, PCRs,\n"
+		"debug mode, age) and prints what it attests. For an enclave of\n"
+		"`cella up` the simulation root and the PCRs measured at up are\n"
+		"pinned; --root and --pcr replace them.\n\n"
+		"  --nonce HEX   the document's nonce: 32 bytes, 64 hex digits\n"
+		"                (default: random)\n"
+		"  -o FILE       save the document (COSE_Sign1, CBOR) to FILE\n"
+		"  --json        print JSON\n\n"
+		"The emulator's PCRs (sha384sum, LC_ALL=C sort):\n"
+		"  PCR0  sha384 of the manifest 'SHA384  PATH' of cella's own\n"
+		"        executables the enclave runs (STATE/enclave/pcr0.manifest)\n"
+		"  PCR1  the same for the services' executables (pcr1.manifest)\n"
+		"  PCR2  sha384 of the effective configuration\n"
+		"        (STATE/enclave/cella.yaml); all zero in debug mode\n\n%s",
+		cella_conn_usage);
+}
+
+static int
+parse(int argc, char **argv, struct aopts *o)
+{
+	static const struct option longs[] = {
+		{"nonce", required_argument, NULL, 'n'},
+		{"output", required_argument, NULL, 'o'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	bool nonce = false;
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "o:h", longs, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			if (cella_hex_decode(optarg, strlen(optarg), o->nonce,
+					     sizeof(o->nonce)) !=
+			    (int)sizeof(o->nonce)) {
+				fprintf(stderr, "cella attest: --nonce is 32 "
+						"bytes: 64 hex digits\n");
+				return EX_USAGE;
+			}
+			nonce = true;
+			break;
+		case 'o': o->out = optarg; break;
+		case 'j': o->json = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (!nonce && RAND_bytes(o->nonce, sizeof(o->nonce)) != 1)
+		return EX_OSERR;
+	return 0;
+}
+
+static int
+dial(const struct aopts *o, struct cella_atls_peer *peer,
+     struct cella_diag *d)
+{
+	struct cella_verify_policy pol;
+	struct cella_atls_dial_opts dopts = {.timeout_ms = ATTEST_TIMEOUT_MS};
+	char url[CELLA_ADDR_URL_MAX + 16], key[4096];
+	X509 *root = NULL;
+	SSL *ssl = NULL;
+	int fd = -1, rv;
+
+	if ((rv = cella_conn_resolve(d)) < 0 ||
+	    (rv = cella_conn_policy(&pol, &root, d)) < 0)
+		return rv;
+	pol.has_nonce = true;
+	pol.nonce = CELLA_SPAN(o->nonce, sizeof(o->nonce));
+	snprintf(url, sizeof(url), "%s", cella_conn.enclave);
+	if (strncmp(url, "vsock://", 8) == 0 && strchr(url + 8, ':') == NULL)
+		snprintf(url, sizeof(url), "%s:%u", cella_conn.enclave,
+			 CELLA_PORT_INIT);
+	dopts.key_path = cella_conn.key != NULL
+				 ? cella_conn.key
+				 : cella_opkey_default_path(key, sizeof(key));
+	dopts.pol = &pol;
+	rv = cella_atls_dial(url, &dopts, &fd, &ssl, peer, d);
+	if (rv == 0) {
+		SSL_shutdown(ssl);
+		SSL_free(ssl);
+		close(fd);
+	}
+	X509_free(root);
+	return rv;
+}
+
+static int
+save(const char *path, const struct cella_atls_peer *peer)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int rv = 0;
+
+	if (fd < 0 || write(fd, peer->doc, peer->doc_len) !=
+			      (ssize_t)peer->doc_len)
+		rv = -errno;
+	if (fd >= 0 && close(fd) < 0 && rv == 0)
+		rv = -errno;
+	if (rv < 0)
+		fprintf(stderr, "cella attest: %s: %s\n", path,
+			cella_strerror(rv));
+	return rv;
+}
+
+static void
+print_text(const struct aopts *o, const struct cella_atls_peer *peer)
+{
+	char hex[97], roles[64];
+
+	printf("attested: %s (module %s), document verified: root %s, %s\n",
+	       cella_conn.enclave, peer->module_id,
+	       cella_conn.root ? cella_conn.root : "AWS Nitro G1",
+	       cella_conn.npcrs ? "PCRs as pinned" : "no PCRs pinned");
+	cella_hex_encode(o->nonce, sizeof(o->nonce), hex, sizeof(hex));
+	printf("  nonce      %s\n", hex);
+	for (int i = 0; i < 3; i++) {
+		cella_hex_encode(peer->pcrs[i], 48, hex, sizeof(hex));
+		printf("  PCR%d       %s\n", i, hex);
+	}
+	cella_hex_encode(peer->evlog_head, 48, hex, sizeof(hex));
+	printf("  event log  %" PRIu64 " events, head %s\n", peer->evlog_len,
+	       hex);
+	cella_roles_format(peer->roles, roles, sizeof(roles));
+	printf("  operator   %s (%s)\n", peer->operator, roles);
+	if (o->out == NULL)
+		return;
+	cella_hex_encode(o->nonce, sizeof(o->nonce), hex, sizeof(hex));
+	printf("saved to %s; check it yourself with:\n  cella verify "
+	       "--root %s --nonce %s",
+	       o->out, cella_conn.root ? cella_conn.root : "(AWS)", hex);
+	for (int i = 0; i < 3; i++) {
+		cella_hex_encode(peer->pcrs[i], 48, hex, sizeof(hex));
+		printf(" \\\n      --pcr %d=%s", i, hex);
+	}
+	printf("%s %s\n", cella_conn.allow_debug ? " --allow-debug" : "",
+	       o->out);
+}
+
+static void
+print_json(const struct aopts *o, const struct cella_atls_peer *peer)
+{
+	cJSON *j = cJSON_CreateObject(), *pcrs;
+	char hex[97], idx[4], *text;
+
+	cJSON_AddStringToObject(j, "enclave", cella_conn.enclave);
+	cJSON_AddStringToObject(j, "module_id", peer->module_id);
+	cella_hex_encode(o->nonce, sizeof(o->nonce), hex, sizeof(hex));
+	cJSON_AddStringToObject(j, "nonce", hex);
+	pcrs = cJSON_AddObjectToObject(j, "pcrs");
+	for (int i = 0; i < 3; i++) {
+		snprintf(idx, sizeof(idx), "%d", i);
+		cella_hex_encode(peer->pcrs[i], 48, hex, sizeof(hex));
+		cJSON_AddStringToObject(pcrs, idx, hex);
+	}
+	cella_hex_encode(peer->evlog_head, 48, hex, sizeof(hex));
+	cJSON_AddStringToObject(j, "evlog_head", hex);
+	cJSON_AddNumberToObject(j, "evlog_len", (double)peer->evlog_len);
+	cJSON_AddStringToObject(j, "operator", peer->operator);
+	cJSON_AddBoolToObject(j, "pcrs_pinned", cella_conn.npcrs > 0);
+	if (o->out != NULL)
+		cJSON_AddStringToObject(j, "saved", o->out);
+	if ((text = cJSON_Print(j)) != NULL)
+		printf("%s\n", text);
+	free(text);
+	cJSON_Delete(j);
+}
+
+int
+cella_cmd_attest(int argc, char **argv)
+{
+	static struct cella_atls_peer peer;
+	struct cella_diag d = {{0}};
+	struct aopts o;
+	int rv;
+
+	if ((rv = parse(argc, argv, &o)) != 0)
+		return rv;
+	if (cella_conn.enclave == NULL) {
+		fprintf(stderr, "cella attest: which enclave? (--enclave NAME "
+				"or URL, or run it where cella.yaml is)\n");
+		return EX_USAGE;
+	}
+	if ((rv = dial(&o, &peer, &d)) < 0) {
+		fprintf(stderr, "cella attest: %s%s\n",
+			rv == -EACCES ? "refused: " : "",
+			d.msg[0] ? d.msg : cella_strerror(rv));
+		return rv == -EACCES ? EX_NOPERM : EX_UNAVAILABLE;
+	}
+	if (o.out != NULL && save(o.out, &peer) < 0)
+		return EX_CANTCREAT;
+	if (o.json)
+		print_json(&o, &peer);
+	else
+		print_text(&o, &peer);
+	return 0;
+}
