@@ -75,6 +75,12 @@ int cella_up_wait(int ready_rd, int sigfd, struct cella_console *con,
 int cella_up_stop(const struct cella_state *s, struct cella_console *con,
 		  FILE *out, int timeout_ms);
 
+/*
+ * SIGKILL every process left of s (found by the CELLA_VSOCK_DIR each one
+ * inherits), for when its host-side init is gone. Returns how many.
+ */
+int cella_up_kill_strays(const struct cella_state *s);
+
 /* Remove s's state directory; with keep, only its sockets. */
 int cella_up_cleanup(const struct cella_state *s, bool keep);
 

@@ -351,6 +351,14 @@ cella_upcfg_effective(struct cella_conf *c, const struct cella_up_plan *p,
 
 	if (!cJSON_IsString(get(root, "name")))
 		rv = put(root, "name", cJSON_CreateString(p->st.name));
+	/* Sections we add get their defaults first, so that what is moved
+	 * below (the process backend's sockets) is there to move. */
+	if (rv == 0 && (section(root, "pipeline") == NULL ||
+			section(root, "attestation") == NULL))
+		rv = -ENOMEM;
+	if (rv == 0 && (rv = cella_conf_validate(c, "", cella_cfg_schema, d)) < 0)
+		return rv;
+	root = cella_conf_root(c); /* validation may have replaced it */
 	if (rv == 0)
 		rv = inject_workdirs(c, root, p);
 	if (rv == 0)

@@ -52,14 +52,16 @@ check_name_cid(const struct cella_up_plan *p, struct cella_diag *d)
 	char **names = NULL;
 	int n, rv = 0;
 
-	if (cella_state_load(p->st.name, &st, NULL) == 0) {
-		if (cella_state_alive(&st))
-			return cella_diag_set(d, -EEXIST,
-					      "enclave '%s' is already up "
-					      "(cella down %s)",
-					      p->st.name, p->st.name);
-		(void)cella_state_remove(st.dir); /* a stale leftover */
-	}
+	if (cella_state_load(p->st.name, &st, NULL) == 0 &&
+	    cella_state_alive(&st))
+		return cella_diag_set(d, -EEXIST,
+				      "enclave '%s' is already up (cella down "
+				      "%s)",
+				      p->st.name, p->st.name);
+	/* A leftover of an enclave that is gone (a crash, a reboot). */
+	if (st.dir[0] != '\0')
+		(void)cella_up_kill_strays(&st);
+	(void)cella_state_remove(p->st.dir);
 	if ((n = cella_state_list(&names)) < 0)
 		return 0;
 	for (int i = 0; i < n; i++) {

@@ -7,6 +7,7 @@
  */
 #include "services/cella/up.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -139,6 +140,52 @@ children_of(pid_t pid, pid_t *v, size_t max)
 	return n;
 }
 
+/* Whether pid's environment holds want (a NUL-terminated "K=V"). */
+static bool
+environ_has(pid_t pid, const char *want)
+{
+	static char buf[65536];
+	size_t wl = strlen(want) + 1;
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	for (ssize_t i = 0; n > 0 && i + (ssize_t)wl <= n;) {
+		if (memcmp(buf + i, want, wl) == 0)
+			return true;
+		i += (ssize_t)strnlen(buf + i, (size_t)(n - i)) + 1;
+	}
+	return false;
+}
+
+int
+cella_up_kill_strays(const struct cella_state *s)
+{
+	char want[PATH_MAX + 32];
+	struct dirent *e;
+	DIR *proc;
+	int n = 0;
+
+	/* Every process of the enclave, on either side, inherited this. */
+	snprintf(want, sizeof(want), "CELLA_VSOCK_DIR=%s/vsock", s->dir);
+	if ((proc = opendir("/proc")) == NULL)
+		return 0;
+	while ((e = readdir(proc)) != NULL) {
+		pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+
+		if (pid > 1 && pid != getpid() && environ_has(pid, want) &&
+		    kill(pid, SIGKILL) == 0)
+			n++;
+	}
+	closedir(proc);
+	return n;
+}
+
 static bool
 gone(const struct cella_state *s)
 {
@@ -155,8 +202,11 @@ cella_up_stop(const struct cella_state *s, struct cella_console *con,
 	pid_t kids[UP_CHILDREN_MAX];
 	size_t n;
 
-	if (gone(s))
+	if (gone(s)) {
+		/* Its supervisor died: what it supervised may not have. */
+		(void)cella_up_kill_strays(s);
 		return 0;
+	}
 	(void)kill(s->pid, SIGTERM);
 	while (!gone(s) && now_ms() < deadline) {
 		if (con != NULL)
@@ -175,6 +225,7 @@ cella_up_stop(const struct cella_state *s, struct cella_console *con,
 		(void)kill(kids[i], SIGKILL);
 	for (int i = 0; i < 100 && !gone(s); i++)
 		usleep(20000);
+	(void)cella_up_kill_strays(s);
 	return -ETIMEDOUT;
 }
 
