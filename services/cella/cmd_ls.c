@@ -102,7 +102,10 @@ one(const char *name, bool json, cJSON *arr)
 		cJSON_AddItemToArray(arr, row_json(&s, status, up_s));
 		return;
 	}
-	cella_ctl_duration((uint64_t)up_s * 1000, up, sizeof(up));
+	if (up_s > 0 || strcmp(status, "stopped") == 0)
+		cella_ctl_duration((uint64_t)up_s * 1000, up, sizeof(up));
+	else
+		snprintf(up, sizeof(up), "<1s");
 	ports_text(&s, ports, sizeof(ports));
 	printf("%-20s %-8s %-6u %-12s %-9s %s\n", s.name, s.backend, s.cid,
 	       status, up, ports);

@@ -165,6 +165,7 @@ culprit(const struct cella_up_svc *v, size_t n)
 	return NULL;
 }
 
+/* One line naming what failed, then its own last lines. */
 static int
 report(struct up_run *r, const char *what, const struct cella_up_svc *s)
 {
@@ -177,6 +178,11 @@ report(struct up_run *r, const char *what, const struct cella_up_svc *s)
 		s->last_exit[0] ? s->last_exit : "");
 	if (cella_console_tail(log, s->name, 12, stderr) == 0)
 		fprintf(stderr, "    (none)\n");
+	if (strcmp(s->name, "enclave") == 0 && strcmp(s->last_exit, "exit 77") == 0)
+		fprintf(stderr, "cella up: this host does not let us create the "
+				"namespaces the local backend needs; `cella up "
+				"--backend process` runs the same without "
+				"isolation\n");
 	return 1;
 }
 
@@ -198,7 +204,7 @@ check(struct up_run *r)
 	}
 	if ((bad = culprit(host, n)) != NULL)
 		return report(r, strcmp(bad->name, "enclave") == 0
-					 ? "the enclave launcher"
+					 ? "the host's launcher"
 					 : "the host's ingress",
 			      bad);
 	cella_conn.enclave = r->p->st.name;
