@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # cella up in the foreground: the services' lines stream like docker
 # compose's ("hello        | ..."), the summary comes once ready, and
-# Ctrl-C (SIGINT) stops the enclave in order (the services' own goodbyes
-# appear) and leaves nothing behind.
+# Ctrl-C (SIGINT) stops the enclave in order (each service's exit appears)
+# and leaves nothing behind.
 . "$CELLA_SOURCE_ROOT/tests/integ/up_lib.sh"
 up_probe_ns
 
@@ -25,7 +25,7 @@ wait "$UPPID" || rc=$?
 expect_eq "$rc" 0 "cella up's exit after SIGINT"
 expect_contains "$T/fg.log" "cella up: stopping enclave fg"
 expect_contains "$T/fg.log" "cella up: enclave fg stopped"
-expect_contains "$T/fg.out" "hello        | stopping after"
+expect_contains "$T/fg.out" "init         | svc_exit service=hello"
 expect_contains "$T/fg.out" "init         | exit code=0"
 [ ! -e "$U/state/fg" ] || fail "state left after Ctrl-C"
 [ "$(up_procs fg)" -eq 0 ] || fail "processes left after Ctrl-C"
