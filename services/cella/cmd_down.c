@@ -81,7 +81,15 @@ cella_cmd_down(int argc, char **argv)
 		switch (ch) {
 		case 'f': file = optarg; break;
 		case 'k': keep = true; break;
-		case 't': timeout_s = strtol(optarg, NULL, 10); break;
+		case 't':
+			timeout_s = strtol(optarg, NULL, 10);
+			if (timeout_s < 1 || timeout_s > 3600) {
+				fprintf(stderr, "cella down: bad --timeout "
+						"'%s' (1..3600 seconds)\n",
+					optarg);
+				return EX_USAGE;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return EX_USAGE;
 		}
@@ -96,7 +104,8 @@ cella_cmd_down(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	was_up = cella_state_alive(&st);
 	rv = cella_up_stop(&st, NULL, stdout,
-			   timeout_s > 0 ? (int)timeout_s * 1000 : 50000);
+			   timeout_s > 0 ? (int)timeout_s * 1000
+					 : (int)st.shutdown_ms + 20000);
 	if (cella_up_cleanup(&st, keep) < 0)
 		fprintf(stderr, "cella down: could not remove all of %s\n",
 			st.dir);

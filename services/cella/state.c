@@ -164,6 +164,7 @@ to_json(const struct cella_state *s)
 	     cJSON_AddNumberToObject(o, "pid", s->pid) &&
 	     cJSON_AddNumberToObject(o, "pid_start", (double)s->pid_start) &&
 	     cJSON_AddNumberToObject(o, "started", (double)s->started) &&
+	     cJSON_AddNumberToObject(o, "shutdown_ms", (double)s->shutdown_ms) &&
 	     cJSON_AddBoolToObject(o, "debug", s->debug) &&
 	     cJSON_AddStringToObject(o, "dir", s->dir) &&
 	     cJSON_AddStringToObject(o, "file", s->file) &&
@@ -277,6 +278,7 @@ from_json(const cJSON *o, struct cella_state *s)
 	s->pid = (pid_t)cella_conf_int(o, "pid", 0);
 	s->pid_start = (uint64_t)cella_conf_int(o, "pid_start", 0);
 	s->started = cella_conf_int(o, "started", 0);
+	s->shutdown_ms = cella_conf_int(o, "shutdown_ms", 30000);
 	s->debug = cella_conf_bool(o, "debug", false);
 	for (int i = 0; i < 3; i++) {
 		char idx[4];

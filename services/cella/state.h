@@ -42,6 +42,7 @@ struct cella_state {
 	pid_t pid;	   /* the host-side cella-init */
 	uint64_t pid_start; /* its start time in ticks since boot */
 	int64_t started;   /* unix seconds */
+	int64_t shutdown_ms; /* the enclave's init.shutdown_deadline_ms */
 	bool debug;
 	char dir[PATH_MAX];  /* this enclave's state directory */
 	char file[PATH_MAX]; /* the user's cella.yaml */

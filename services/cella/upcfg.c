@@ -112,6 +112,7 @@ cella_upcfg_plan(const struct cella_conf *c, struct cella_up_plan *p,
 	p->st.debug = cella_conf_bool(enc, "debug", false);
 	p->shutdown_ms = cella_conf_int(get(root, "init"),
 					"shutdown_deadline_ms", 30000);
+	p->st.shutdown_ms = p->shutdown_ms;
 	return plan_ports(c, p, d);
 }
 
@@ -392,8 +393,10 @@ cella_upcfg_text(const struct cella_conf *c, const struct cella_up_plan *p,
 	fprintf(f,
 		"# The effective configuration of enclave %s, written by\n"
 		"# `cella up` (backend %s) from %s.\n"
-		"# PCR2 is the SHA-384 of this file's bytes.\n",
-		p->st.name, p->st.backend, p->st.file);
+		"# PCR2 is %s.\n",
+		p->st.name, p->st.backend, p->st.file,
+		p->st.debug ? "zero: a debug enclave measures nothing"
+			    : "the SHA-384 of this file's bytes");
 	cella_conf_print(f, c, cella_cfg_schema);
 	return fclose(f) == 0 ? 0 : -ENOMEM;
 }
