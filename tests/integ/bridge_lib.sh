@@ -12,8 +12,14 @@
 
 export CELLA_VSOCK_DIR=$T/vsock CELLA_VSOCK_CID=16
 mkdir -p "$CELLA_VSOCK_DIR"
-export PATH="$B/services/ra-web:$B/services/pf-proxy:$B/services/pipeline:$B/services/init:$PATH"
-CELLA=$B/services/cella/cella
+if [ -n "${CELLA_BIN_DIR:-}" ]; then
+	# A staged install (tests/integ/install.sh): nothing from the build.
+	export PATH="$CELLA_BIN_DIR:$PATH"
+	CELLA=$CELLA_BIN_DIR/cella
+else
+	export PATH="$B/services/ra-web:$B/services/pf-proxy:$B/services/pipeline:$B/services/init:$PATH"
+	CELLA=$B/services/cella/cella
+fi
 MITM=$B/tests/tools/atlsmitm
 PCR0=$(printf 'a0%.0s' $(seq 48))
 PCR1=$(printf 'a1%.0s' $(seq 48))
