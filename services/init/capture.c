@@ -16,6 +16,7 @@
 #include "services/init/run.h"
 
 #define INIT_ECHO_MAX 512 /* bytes of a line shown on the console */
+#define INIT_DRAIN_MAX (1u << 20) /* read at exit per pipe, at most */
 
 struct init_capture {
 	uv_pipe_t h;
@@ -112,12 +113,34 @@ init_capture_start(struct init_run *r, int fd, uint8_t stream)
 	return 0;
 }
 
+/*
+ * At exit the loop has stopped, but a service that just ended may have left
+ * its last lines in the pipe: read what is there (the fd is non-blocking,
+ * so this stops at the end of what was written) before closing.
+ */
+static void
+capture_drain(struct init_capture *c)
+{
+	uint8_t *buf = c->r->ctx->rbuf;
+	size_t cap = sizeof(c->r->ctx->rbuf), total = 0;
+	uv_os_fd_t fd;
+	ssize_t n;
+
+	if (uv_fileno((const uv_handle_t *)&c->h, &fd) < 0)
+		return;
+	while (total < INIT_DRAIN_MAX && (n = read(fd, buf, cap)) > 0) {
+		init_linesplit_feed(&c->ls, buf, (size_t)n, on_line, c->r);
+		total += (size_t)n;
+	}
+}
+
 void
 init_capture_close_all(struct init_ctx *ctx)
 {
 	for (struct init_capture *c = ctx->caps; c != NULL; c = c->next) {
 		if (uv_is_closing((uv_handle_t *)&c->h))
 			continue;
+		capture_drain(c);
 		init_linesplit_flush(&c->ls, on_line, c->r);
 		uv_close((uv_handle_t *)&c->h, on_close);
 	}

@@ -42,6 +42,10 @@ gap=$(log_gap_ms "evt=shutdown " "evt=svc_kill service=stubborn")
 expect_contains "$T/init.log" 'svc_exit service=stubborn pid='
 expect_contains "$T/init.log" 'status="signal 9 (KILL)"'
 expect_contains "$T/init.log" "evt=final_sweep left=0"
+# The last line each service wrote as it ended reached the console.
+for s in a b c; do
+	expect_contains "$T/init.log" "service=$s stream=stdout line=\"$s term\""
+done
 expect_contains "$T/init.log" "evt=exit code=0"
 [ "$elapsed" -lt 5000 ] || fail "shutdown took ${elapsed} ms (grace 500 ms)"
 [ "$elapsed" -ge 450 ] || fail "shutdown took ${elapsed} ms, less than stubborn's grace"

@@ -14,7 +14,8 @@
  *   --orphan-ms MS
  *   --grandchild FILE  fork a child that sleeps forever; its pid into FILE
  *   --escapee FILE     like --grandchild, but the child calls setsid()
- *   --term-log FILE    on SIGTERM append "NAME term" to FILE, exit 0
+ *   --term-log FILE    on SIGTERM append "NAME term" to FILE, print the
+ *                      same as a last line on stdout, exit 0
  *   --ignore-term      ignore SIGTERM
  *   --listen PORT      listen on 127.0.0.1:PORT (after --ready-ms)
  *   --name NAME        for --term-log
@@ -180,6 +181,10 @@ main(int argc, char **argv)
 		if (fd >= 0 && write(fd, line, (size_t)n) != n)
 			return 71;
 		close(fd);
+		/* A last line written as the service ends: init must not lose
+		 * it at shutdown. */
+		if (write(1, line, (size_t)n) != n)
+			return 71;
 	}
 	return 0;
 }
