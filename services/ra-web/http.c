@@ -27,11 +27,13 @@
 
 #define LISTEN_BACKLOG 1024
 #define MAX_ENTITY_BYTES 4096 /* no endpoint takes a body */
+#define SWEEP_MS 1000
 
 struct ra_conn {
 	uv_tcp_t tcp; /* first: h2o's close callback gets this handle */
 	struct ra_conn *prev, *next;
 	struct ra_http *h;
+	unsigned lost; /* consecutive sweeps that found its write lost */
 };
 
 struct ra_handler {
@@ -45,7 +47,8 @@ struct ra_http {
 	h2o_context_t ctx;
 	h2o_accept_ctx_t actx;
 	uv_tcp_t listener;
-	bool listening, ctx_init;
+	uv_timer_t sweeper;
+	bool listening, ctx_init, sweeping;
 	struct ra_conn conns; /* list anchor */
 	unsigned nconns;
 	struct cella_addr addr;
@@ -105,6 +108,50 @@ on_accept(uv_stream_t *l, int status)
 	uv_tcp_nodelay(&c->tcp, 1);
 	sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, conn_closed);
 	h2o_accept(&h->actx, sock);
+}
+
+/*
+ * libh2o 2.2's libuv binding never closes a TLS connection whose peer
+ * reset it (h2o issue #2966): after the read error libuv marks the stream
+ * unwritable, the close_notify write h2o then starts fails inside
+ * uv_write, whose result h2o ignores, and h2o waits for a completion that
+ * never comes, holding the descriptor and a connection slot for good. A
+ * connection found in that state (h2o waits for a write; libuv holds none
+ * and would accept none) on two sweeps a second apart, far longer than any
+ * real completion takes to be delivered, is handed the completion h2o
+ * waits for, as an error, and h2o closes it its own way.
+ */
+static bool
+write_lost(struct ra_conn *c)
+{
+	uv_stream_t *st = (uv_stream_t *)&c->tcp;
+	h2o_socket_t *sock = c->tcp.data;
+
+	return sock != NULL && sock->_cb.write != NULL &&
+	       !uv_is_closing((uv_handle_t *)st) && !uv_is_writable(st) &&
+	       uv_stream_get_write_queue_size(st) == 0;
+}
+
+static void
+sweep(uv_timer_t *t)
+{
+	struct ra_http *h = t->data;
+
+	for (struct ra_conn *c = h->conns.next; c != &h->conns; c = c->next) {
+		h2o_socket_t *sock = c->tcp.data;
+		h2o_socket_cb cb;
+
+		if (!write_lost(c)) {
+			c->lost = 0;
+			continue;
+		}
+		if (++c->lost < 2)
+			continue;
+		cella_log_debug("conn_reaped", "why=lost_write");
+		cb = sock->_cb.write;
+		sock->_cb.write = NULL;
+		cb(sock, h2o_socket_error_io); /* closes: c goes later */
+	}
 }
 
 static int
@@ -186,6 +233,10 @@ ra_http_new(struct ra_srv *s, struct ra_http **out, struct cella_diag *d)
 		return -ENOMEM;
 	h->srv = s;
 	h->conns.next = h->conns.prev = &h->conns;
+	uv_timer_init(s->loop, &h->sweeper);
+	h->sweeper.data = h;
+	h->sweeping = true;
+	uv_timer_start(&h->sweeper, sweep, SWEEP_MS, SWEEP_MS);
 	setup_h2o(h);
 	rv = listen_on(h, d);
 	*out = h; /* even on failure: the listener must close on the loop */
@@ -201,7 +252,9 @@ ra_http_url(struct ra_http *h, char *buf, size_t len)
 void
 ra_http_drain(struct ra_http *h)
 {
-	ra_http_close(h);
+	if (h->listening)
+		uv_close((uv_handle_t *)&h->listener, NULL);
+	h->listening = false;
 	if (h->ctx_init)
 		h2o_context_request_shutdown(&h->ctx);
 }
@@ -228,7 +281,9 @@ ra_http_close(struct ra_http *h)
 {
 	if (h->listening)
 		uv_close((uv_handle_t *)&h->listener, NULL);
-	h->listening = false;
+	if (h->sweeping)
+		uv_close((uv_handle_t *)&h->sweeper, NULL);
+	h->listening = h->sweeping = false;
 }
 
 void

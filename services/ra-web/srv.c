@@ -11,9 +11,10 @@
  * NSM job started from the loop is outstanding, idle connections are shut;
  * when the last connection is gone, CLOSING: every handle is closed and
  * the loop stops. The drain timeout (or a second signal) shuts every
- * connection's both sides instead of waiting. After the loop: the pool
- * runs out (internal API replies included), nng closes, h2o's context is
- * disposed of, and the loop must close empty.
+ * connection's both sides instead of waiting; if some still stand 10 s
+ * later, the process exits EX_SOFTWARE rather than hang. After the loop:
+ * the pool runs out (internal API replies included), nng closes, h2o's
+ * context is disposed of, and the loop must close empty.
  */
 #include <errno.h>
 #include <signal.h>
@@ -28,6 +29,9 @@
 #include "common/nsm_sim.h"
 #include "common/ready.h"
 #include "services/ra-web/srv.h"
+
+/* After a forced drain: time for the sweeper and NSM calls to finish. */
+#define STUCK_MS 10000
 
 /* ---- mailbox: workers -> loop ---- */
 
@@ -113,6 +117,21 @@ close_handles(struct ra_srv *s)
 		ra_http_close(s->http);
 }
 
+/*
+ * The last resort: connections that outlive being shut on both sides can
+ * only be held by a library that lost track of them. The loop cannot close
+ * clean around them, so the process ends here, saying so.
+ */
+static void
+on_drain_stuck(uv_timer_t *t)
+{
+	struct ra_srv *s = t->data;
+
+	cella_log_error("drain_stuck", "open=%u jobs=%u code=%d",
+			ra_http_conns(s->http), s->loop_jobs, EX_SOFTWARE);
+	_exit(EX_SOFTWARE);
+}
+
 static void
 force(struct ra_srv *s, const char *why)
 {
@@ -122,6 +141,7 @@ force(struct ra_srv *s, const char *why)
 	cella_log_warn("drain_forced", "why=%s open=%u jobs=%u", why,
 		       ra_http_conns(s->http), s->loop_jobs);
 	ra_http_quiesce(s->http, true);
+	uv_timer_start(&s->drain_timer, on_drain_stuck, STUCK_MS, 0);
 }
 
 void

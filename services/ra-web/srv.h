@@ -101,7 +101,7 @@ void ra_http_drain(struct ra_http *h);
  * their response. force: shut both sides of every connection. */
 void ra_http_quiesce(struct ra_http *h, bool force);
 unsigned ra_http_conns(struct ra_http *h);
-/* Close the listener (if still open); the loop must then run out. */
+/* Close the listener and the sweeper; the loop must then run out. */
 void ra_http_close(struct ra_http *h);
 /* After the loop has stopped: dispose of h2o's context and config. */
 void ra_http_free(struct ra_http *h);
