@@ -237,10 +237,15 @@ open_nsm(struct ra_srv *s, struct cella_diag *d)
 	struct cella_nsm_info info;
 	int rv;
 
-	if (p == RA_PROVIDER_AUTO)
-		p = access(c->device, F_OK) == 0 || c->sim_ca[0] == '\0'
-			    ? RA_PROVIDER_NSM
-			    : RA_PROVIDER_SIM;
+	if (p == RA_PROVIDER_AUTO && access(c->device, F_OK) == 0)
+		p = RA_PROVIDER_NSM;
+	else if (p == RA_PROVIDER_AUTO && c->sim_ca[0] != '\0')
+		p = RA_PROVIDER_SIM;
+	else if (p == RA_PROVIDER_AUTO)
+		return cella_diag_set(d, EX_CONFIG,
+				      "provider auto: no NSM device at %s and "
+				      "no attestation.sim.ca (--sim-ca DIR)",
+				      c->device);
 	if (p == RA_PROVIDER_SIM) {
 		rv = open_sim(c, &s->nsm, d);
 		if (rv < 0)

@@ -29,6 +29,9 @@ expect_contains "$T/last.out" "https.client_ca"
 expect_exit 78 "$RA" --provider sim --listen tcp://127.0.0.1:0 \
 	--ra-socket "ipc://$T/f.sock"
 expect_contains "$T/last.err" "provider sim needs attestation.sim.ca"
+expect_exit 78 "$RA" --config <(printf 'attestation: {device: %s}\n' "$T/no-nsm") \
+	--listen tcp://127.0.0.1:0 --ra-socket "ipc://$T/f.sock"
+expect_contains "$T/last.err" "provider auto: no NSM device at $T/no-nsm"
 expect_exit 78 "$RA" --provider sim --sim-ca "$T/nowhere" \
 	--listen tcp://127.0.0.1:0 --ra-socket "ipc://$T/f.sock"
 expect_exit 69 "$RA" --provider nsm --config <(printf 'attestation: {device: %s}\n' "$T/no-nsm") \
