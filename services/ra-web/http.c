@@ -1,10 +1,11 @@
 /*
  * http: h2o (libuv binding) serving HTTPS on one listener. Each accepted
  * connection is a struct ra_conn whose uv_tcp_t h2o drives; cella keeps
- * them on a list of its own only to count them (the connection cap) and to
- * end them at drain, by shutting the socket's read side down: h2o then
- * sees end-of-file and closes the connection itself, after the response in
- * progress if any, so cella never closes a socket under h2o's feet.
+ * them on a list of its own to count them (the connection cap), to end
+ * them at drain, by shutting the socket's read side down: h2o then sees
+ * end-of-file and closes the connection itself, after the response in
+ * progress if any, so cella never closes a socket under h2o's feet; and to
+ * sweep up the ones libh2o loses track of (see write_lost).
  *
  * Responses carry Content-Length (never chunked), Cache-Control: no-store
  * (a document must never be served from a cache) and, while draining,
@@ -46,9 +47,9 @@ struct ra_http {
 	h2o_globalconf_t gconf;
 	h2o_context_t ctx;
 	h2o_accept_ctx_t actx;
-	uv_tcp_t listener;
+	uv_tcp_t listener, spare;
 	uv_timer_t sweeper;
-	bool listening, ctx_init, sweeping;
+	bool listening, ctx_init, sweeping, spare_busy, accept_waiting;
 	struct ra_conn conns; /* list anchor */
 	unsigned nconns;
 	struct cella_addr addr;
@@ -73,6 +74,41 @@ refused_closed(uv_handle_t *hd)
 	free(hd);
 }
 
+static void on_accept(uv_stream_t *l, int status);
+
+static void
+spare_closed(uv_handle_t *hd)
+{
+	struct ra_http *h = hd->data;
+
+	h->spare_busy = false;
+	if (h->accept_waiting && h->listening) {
+		h->accept_waiting = false;
+		on_accept((uv_stream_t *)&h->listener, 0);
+	}
+}
+
+/*
+ * Out of memory at accept: libuv stops watching the listener until the
+ * pending connection is taken, so take it with the one handle kept for
+ * this and close it. If that handle is still closing, the connection waits
+ * in libuv and is taken when it is free again.
+ */
+static void
+refuse_spare(struct ra_http *h)
+{
+	cella_log_error("accept_refused", "err=ENOMEM");
+	if (h->spare_busy) {
+		h->accept_waiting = true;
+		return;
+	}
+	h->spare_busy = true;
+	uv_tcp_init(h->srv->loop, &h->spare);
+	h->spare.data = h;
+	(void)uv_accept((uv_stream_t *)&h->listener, (uv_stream_t *)&h->spare);
+	uv_close((uv_handle_t *)&h->spare, spare_closed);
+}
+
 static void
 on_accept(uv_stream_t *l, int status)
 {
@@ -85,8 +121,10 @@ on_accept(uv_stream_t *l, int status)
 		return;
 	}
 	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return; /* it stays in the backlog; we try again later */
+	if (c == NULL) {
+		refuse_spare(h);
+		return;
+	}
 	uv_tcp_init(l->loop, &c->tcp);
 	if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
 		uv_close((uv_handle_t *)&c->tcp, refused_closed);

@@ -340,6 +340,8 @@ static int
 teardown(struct ra_srv *s, int code)
 {
 	close_handles(s);
+	/* Their close callbacks, before the memory they live in goes. */
+	uv_run(s->loop, UV_RUN_NOWAIT);
 	if (s->pool != NULL)
 		ra_pool_stop(s->pool);
 	cella_rpc_server_free(s->rpc);
