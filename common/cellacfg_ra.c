@@ -163,6 +163,10 @@ const struct cella_conf_key cella_cfg_attestation_keys[] = {
 	{.key = "drain_timeout_ms", .type = CELLA_CONF_INT, .def = "10000",
 	 .min = 0, .max = 600000,
 	 .desc = "on SIGTERM, let requests finish this long"},
+	{.key = "event_log", .type = CELLA_CONF_STRING, .max = 300,
+	 .desc = "cella-init's control API, whose event log head and length "
+		 "go into /v1/attestation documents (default: this file's "
+		 "init.control; 'none': leave them out)"},
 	{0},
 };
 

@@ -172,6 +172,26 @@ read_section(const cJSON *sec, struct ra_conf *o)
 	return read_https(cJSON_GetObjectItemCaseSensitive(sec, "https"), o);
 }
 
+/*
+ * Where the event log head comes from: attestation.event_log, else the
+ * same file's init.control, else init's default socket; "none" disables.
+ */
+static void
+event_log_url(const struct cella_conf *c, struct ra_conf *o)
+{
+	const cJSON *root = cella_conf_root(c);
+	const char *v = cella_conf_str(
+		cJSON_GetObjectItemCaseSensitive(root, SECTION), "event_log",
+		NULL);
+
+	if (v == NULL)
+		v = cella_conf_str(cJSON_GetObjectItemCaseSensitive(root, "init"),
+				   "control", "ipc:///run/cella/init.sock");
+	if (strcmp(v, "none") == 0)
+		v = "";
+	snprintf(o->event_log, sizeof(o->event_log), "%s", v);
+}
+
 int
 ra_conf_load(const char *path, const char *const flags[RA_FLAG_COUNT],
 	     FILE *print, struct ra_conf *out, struct cella_diag *d)
@@ -198,6 +218,8 @@ ra_conf_load(const char *path, const char *const flags[RA_FLAG_COUNT],
 		rv = read_section(cJSON_GetObjectItemCaseSensitive(
 					  cella_conf_root(c), SECTION),
 				  out);
+	if (rv == 0)
+		event_log_url(c, out);
 	if (rv == -ENAMETOOLONG)
 		rv = cella_diag_set(d, -EINVAL, "%s: %s: a value is too long",
 				    cella_conf_name(c), SECTION);

@@ -58,6 +58,7 @@ struct ra_conf {
 
 	unsigned max_concurrency, queue_max;
 	uint64_t cert_refresh_ms, drain_timeout_ms;
+	char event_log[CELLA_ADDR_URL_MAX + 1]; /* init's control; "" none */
 };
 
 /* The flag's name without dashes ("sim-ca"), for messages. */

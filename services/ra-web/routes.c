@@ -37,6 +37,9 @@ struct http_job {
 	uint8_t nonce[CELLA_NSM_DATA_MAX];
 	size_t nonce_len;
 	struct cella_buf doc;
+	bool has_evlog; /* the document carries the event log head */
+	uint8_t evlog_head[48];
+	uint64_t evlog_len;
 	struct cella_nsm_pcr pcrs[CELLA_NSM_PCR_COUNT];
 	unsigned npcrs;
 };
@@ -66,9 +69,17 @@ run_attest(struct ra_job *j, struct cella_nsm *nsm)
 {
 	struct http_job *hj = (struct http_job *)j;
 	struct cella_span nonce = CELLA_SPAN(hj->nonce, hj->nonce_len);
+	struct cella_span ud;
+	struct cella_buf udb;
 	uint64_t t0 = now_us();
 
-	hj->rv = cella_nsm_attest(nsm, NULL, &nonce, NULL, &hj->doc, &hj->d);
+	cella_buf_init(&udb, 256);
+	hj->has_evlog = ra_evlog_user_data(&hj->lj.srv->evlog, hj->evlog_head,
+					   &hj->evlog_len, &udb) == 0;
+	ud = CELLA_SPAN(udb.p, udb.len);
+	hj->rv = cella_nsm_attest(nsm, hj->has_evlog ? &ud : NULL, &nonce, NULL,
+				  &hj->doc, &hj->d);
+	cella_buf_fini(&udb);
 	ra_metrics_attest(&hj->lj.srv->metrics, now_us() - t0);
 	ra_srv_post(&hj->lj);
 }
@@ -107,16 +118,25 @@ answer_attest(struct ra_srv *s, struct http_job *hj)
 			     h2o_iovec_init(body, n));
 		return;
 	}
-	cap = b64 + 2 * hj->nonce_len + 128;
+	cap = b64 + 2 * hj->nonce_len + 256;
 	body = h2o_mem_alloc_pool(&req->pool, cap);
 	len = snprintf(body, cap, "{\"document\":\"");
 	len += EVP_EncodeBlock((unsigned char *)body + len, hj->doc.p, (int)n);
 	len += snprintf(body + len, cap - (size_t)len, "\",\"nonce\":\"");
 	cella_hex_encode(hj->nonce, hj->nonce_len, body + len, cap - (size_t)len);
 	len += (int)(2 * hj->nonce_len);
-	len += snprintf(body + len, cap - (size_t)len,
-			"\",\"provider\":\"%s\"}",
+	len += snprintf(body + len, cap - (size_t)len, "\",\"provider\":\"%s\"",
 			cella_nsm_provider(s->nsm));
+	if (hj->has_evlog) {
+		len += snprintf(body + len, cap - (size_t)len,
+				",\"evlog_len\":%llu,\"evlog_head\":\"",
+				(unsigned long long)hj->evlog_len);
+		cella_hex_encode(hj->evlog_head, 48, body + len,
+				 cap - (size_t)len);
+		len += 96;
+		body[len++] = '"';
+	}
+	body[len++] = '}';
 	ra_http_send(s, req, hj->route, 200, "application/json",
 		     h2o_iovec_init(body, (size_t)len));
 }

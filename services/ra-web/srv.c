@@ -355,6 +355,7 @@ teardown(struct ra_srv *s, int code)
 	ra_pool_free(s->pool);
 	ra_tls_free(s->tls);
 	cella_nsm_free(s->nsm);
+	ra_evlog_fini(&s->evlog);
 	if (s->sigfd >= 0)
 		close(s->sigfd);
 	pthread_mutex_destroy(&s->mbox_mu);
@@ -377,6 +378,7 @@ ra_srv_run(const struct ra_conf *conf, int ready_fd)
 	s->conf = conf;
 	s->loop = &loop;
 	s->sigfd = -1;
+	ra_evlog_init(&s->evlog, conf->event_log);
 	pthread_mutex_init(&s->mbox_mu, NULL);
 	ra_metrics_init(&s->metrics);
 	gettimeofday(&tv, NULL);

@@ -23,6 +23,7 @@
 #include "common/nsm.h"
 #include "common/rpc.h"
 #include "services/ra-web/config.h"
+#include "services/ra-web/evlog.h"
 #include "services/ra-web/metrics.h"
 #include "services/ra-web/pool.h"
 #include "services/ra-web/query.h"
@@ -71,6 +72,7 @@ struct ra_srv {
 	struct ra_http *http;
 	struct ra_cert cert;
 	struct cella_rpc_server *rpc;
+	struct ra_evlog evlog;
 
 	int sigfd;
 	uv_poll_t sigpoll;
