@@ -9,6 +9,8 @@
 #include "services/cella/exec_io.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -143,15 +145,26 @@ struct feeder {
 	struct cella_rpc_client *c;
 	uint64_t id;
 	uint8_t *buf;
+	int stop[2]; /* written once the command ended: the feeder leaves */
+	atomic_bool stopped;
 };
 
-/* One block: what read returns, and more while more is there at once. */
+/* One block: what read returns, and more while more is there at once.
+ * -ECANCELED once told to stop. */
 static ssize_t
-read_block(uint8_t *buf)
+read_block(struct feeder *f)
 {
+	uint8_t *buf = f->buf;
 	size_t n = 0;
 	struct pollfd p = {.fd = 0, .events = POLLIN};
+	struct pollfd w[2] = {{.fd = 0, .events = POLLIN},
+			      {.fd = f->stop[0], .events = POLLIN}};
 
+	/* Wait for stdin or for the end, whichever comes first. */
+	while (poll(w, 2, -1) < 0 && errno == EINTR)
+		;
+	if (w[1].revents != 0)
+		return -ECANCELED;
 	while (n < STDIN_BLOCK) {
 		ssize_t r = read(0, buf + n, STDIN_BLOCK - n);
 
@@ -176,14 +189,18 @@ send_block(struct feeder *f, const uint8_t *p, size_t n, bool eof)
 	int rv;
 
 	do {
-		cbor_item_t *b = id_body(f->id);
+		cbor_item_t *b;
+
+		if (atomic_load(&f->stopped))
+			return -ECANCELED;
+		b = id_body(f->id);
 
 		if (b != NULL && ((n > 0 && cella_cbor_put_bytes(b, "data", p, n) < 0) ||
 				  (eof && cella_cbor_put_bool(b, "eof", true) < 0)))
 			cbor_decref(&b);
 		rv = call_simple(f->c, CELLA_MSG_PIPE_WRITE, b, &d);
 	} while (rv == -EAGAIN);
-	if (rv < 0 && rv != -EPIPE && rv != -ENOENT)
+	if (rv < 0 && rv != -EPIPE && rv != -ENOENT && rv != -ECANCELED)
 		fprintf(stderr, "cella exec: stdin: %s\n",
 			d.msg[0] ? d.msg : cella_strerror(rv));
 	return rv;
@@ -196,7 +213,9 @@ stdin_thread(void *arg)
 	ssize_t n;
 
 	for (;;) {
-		if ((n = read_block(f->buf)) < 0) {
+		if ((n = read_block(f)) == -ECANCELED)
+			break;
+		if (n < 0) {
 			fprintf(stderr, "cella exec: reading stdin: %s\n",
 				strerror((int)-n));
 			n = 0;
@@ -286,22 +305,32 @@ read_loop(struct exec_run *r)
 int
 exec_run(struct exec_run *r, bool in)
 {
-	/* Static: the stdin thread may outlive this frame (we exit, not join). */
-	static struct feeder f;
+	struct feeder f = {r->c, r->id, NULL, {-1, -1}, false};
 	pthread_t t;
+	int rv;
 
 	exec_signals_target(r->c, r->id);
 	if (in) {
-		f = (struct feeder){r->c, r->id, malloc(STDIN_BLOCK)};
-		if (f.buf == NULL ||
+		f.buf = malloc(STDIN_BLOCK);
+		if (f.buf == NULL || pipe2(f.stop, O_CLOEXEC) < 0 ||
 		    pthread_create(&t, NULL, stdin_thread, &f) != 0) {
 			fprintf(stderr, "cella exec: cannot start the stdin "
 					"thread\n");
 			free(f.buf);
 			return EX_OSERR;
 		}
-		pthread_detach(t);
 	}
-	/* The stdin thread may still be in a call: leave, not join. */
-	return read_loop(r);
+	rv = read_loop(r);
+	if (in) {
+		/* The command ended: stop feeding and wait for the feeder,
+		 * which may be in a call, before the connection is closed
+		 * under it (its calls are bounded by the client's timeout). */
+		atomic_store(&f.stopped, true);
+		(void)write(f.stop[1], "x", 1);
+		pthread_join(t, NULL);
+		close(f.stop[0]);
+		close(f.stop[1]);
+		free(f.buf);
+	}
+	return rv;
 }

@@ -27,9 +27,12 @@
 #define CLIENTS_MAX (PFP_BRIDGES_MAX + 2)
 #define RPC_TIMEOUT_MS 5000
 
+/* A cached client; freed only once no worker holds it (refs). */
 struct svc_client {
 	char url[320];
 	struct cella_rpc_client *c;
+	unsigned refs;
+	bool stale; /* failed: no new holders, freed at the last release */
 };
 
 struct listener {
@@ -70,58 +73,73 @@ struct work {
 
 /* --- rpc clients, shared by the workers ---------------------------------- */
 
-static struct cella_rpc_client *
+/* A client for url, held until client_put; NULL when unreachable. */
+static struct svc_client *
 client_get(struct pfp_bridge *b, const char *url, struct cella_diag *d)
 {
 	struct svc_client *free_slot = NULL, *sc = NULL;
 
 	pthread_mutex_lock(&b->mu);
 	for (int i = 0; i < CLIENTS_MAX && sc == NULL; i++) {
-		if (b->clients[i].c != NULL && strcmp(b->clients[i].url, url) == 0)
-			sc = &b->clients[i];
-		else if (b->clients[i].c == NULL && free_slot == NULL)
-			free_slot = &b->clients[i];
+		struct svc_client *x = &b->clients[i];
+
+		if (x->c != NULL && !x->stale && strcmp(x->url, url) == 0)
+			sc = x;
+		else if (x->c == NULL && free_slot == NULL)
+			free_slot = x;
 	}
 	if (sc == NULL && free_slot != NULL &&
 	    cella_rpc_client_new(url, RPC_TIMEOUT_MS, &free_slot->c, d) == 0) {
 		snprintf(free_slot->url, sizeof(free_slot->url), "%s", url);
+		free_slot->stale = false;
 		sc = free_slot;
 	}
+	if (sc != NULL)
+		sc->refs++;
 	pthread_mutex_unlock(&b->mu);
-	return sc != NULL ? sc->c : NULL;
+	return sc;
 }
 
-/* After a failed call: make the client again next time. */
+/*
+ * Release a client; after a failed call (stale) it is made again next
+ * time, and closed once nobody is mid-call on it: closing an nng socket
+ * under another thread's call is not safe.
+ */
 static void
-client_drop(struct pfp_bridge *b, struct cella_rpc_client *c)
+client_put(struct pfp_bridge *b, struct svc_client *sc, bool stale)
 {
 	struct cella_rpc_client *gone = NULL;
 
 	pthread_mutex_lock(&b->mu);
-	for (int i = 0; i < CLIENTS_MAX; i++)
-		if (b->clients[i].c == c) {
-			gone = c;
-			b->clients[i].c = NULL;
-		}
+	sc->stale |= stale;
+	if (--sc->refs == 0 && sc->stale) {
+		gone = sc->c;
+		sc->c = NULL;
+	}
 	pthread_mutex_unlock(&b->mu);
-	/* Others may be mid-call on it: nng closes it under them safely. */
 	cella_rpc_client_free(gone);
+}
+
+/* A connection-level failure: the client should be made again. */
+static bool
+broken(int rv)
+{
+	return rv == -ETIMEDOUT || rv == -ECONNRESET || rv == -EBADF ||
+	       rv == -EPIPE || rv == -ECONNREFUSED;
 }
 
 static int
 call(struct pfp_bridge *b, const char *url, uint32_t type,
      const cbor_item_t *body, struct cella_env *reply, struct cella_diag *d)
 {
-	struct cella_rpc_client *c = client_get(b, url, d);
+	struct svc_client *sc = client_get(b, url, d);
 	int rv;
 
-	if (c == NULL)
+	if (sc == NULL)
 		return cella_diag_set(d, -EHOSTUNREACH, "%s is not reachable",
 				      url);
-	rv = cella_rpc_call(c, type, body, reply, d);
-	if (rv == -ETIMEDOUT || rv == -ECONNRESET || rv == -EBADF ||
-	    rv == -EPIPE || rv == -ECONNREFUSED)
-		client_drop(b, c);
+	rv = cella_rpc_call(sc->c, type, body, reply, d);
+	client_put(b, sc, broken(rv));
 	return rv;
 }
 
@@ -222,21 +240,19 @@ static int
 bridge_prepare(void *arg, const struct cella_operator *op, struct cella_diag *d)
 {
 	struct work *w = arg;
-	struct cella_rpc_client *c = client_get(w->b, w->rule->target, d);
+	struct svc_client *sc = client_get(w->b, w->rule->target, d);
 	int rv;
 
-	if (c == NULL)
+	if (sc == NULL)
 		return cella_diag_set(d, -EHOSTUNREACH,
 				      "service %s is not reachable",
 				      w->rule->target);
-	rv = cella_rpc_session_open(c, op->name, op->roles, w->session,
+	rv = cella_rpc_session_open(sc->c, op->name, op->roles, w->session,
 				    sizeof(w->session), d);
-	if (rv < 0) {
-		if (rv != -EACCES && rv != -EINVAL)
-			client_drop(w->b, c);
+	client_put(w->b, sc, rv < 0 && rv != -EACCES && rv != -EINVAL);
+	if (rv < 0)
 		return cella_diag_set(d, rv == -EACCES ? -EPERM : rv,
 				      "service session: %s", d->msg);
-	}
 	return 0;
 }
 
