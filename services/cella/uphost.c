@@ -30,14 +30,15 @@ under(const char *path, const char *dir)
 static int
 keep_visible(struct cella_up_plan *p, const char *exe, struct cella_diag *d)
 {
-	char dir[PATH_MAX];
+	char copy[PATH_MAX], dir[PATH_MAX];
 
 	if (p->process || under(exe, p->appdir) ||
 	    !(under(exe, "/tmp") || under(exe, "/run") ||
 	      under(exe, p->state_root) || under(exe, p->sim_dir)))
 		return 0;
-	snprintf(dir, sizeof(dir), "%s", exe);
-	snprintf(dir, sizeof(dir), "%s", dirname(dir));
+	/* dirname may write into its argument: never hand it dir itself. */
+	snprintf(copy, sizeof(copy), "%s", exe);
+	snprintf(dir, sizeof(dir), "%s", dirname(copy));
 	for (size_t i = 0; i < p->nbinds; i++)
 		if (strcmp(p->binds[i], dir) == 0)
 			return 0;
