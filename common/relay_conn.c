@@ -365,7 +365,10 @@ conn_new(struct cella_relay *r, struct relay_rule *rule, const char *tag)
 	for (int i = 0; i < 2; i++) {
 		c->side[i].fd = -1;
 		c->dir[i].pipe[0] = c->dir[i].pipe[1] = -1;
-		c->dir[i].copy = r->opts.copy;
+		/* Every direction starts copying; bulk moves it to splice
+		 * unless copying is forced. */
+		c->dir[i].copy = true;
+		c->dir[i].adaptive = !r->opts.copy;
 	}
 	c->state = CONN_RESOLVING;
 	LIST_INSERT_HEAD(&r->conns, c, link);
@@ -415,7 +418,8 @@ relay_conn_join(struct cella_relay *r, const char *tag, int fd_a, SSL *ssl_a,
 	c->side[0].ssl = ssl_a;
 	c->side[1].ssl = ssl_b;
 	for (int i = 0; i < 2; i++)
-		c->dir[i].copy |= ssl_a != NULL || ssl_b != NULL;
+		if (ssl_a != NULL || ssl_b != NULL)
+			c->dir[i].adaptive = false; /* TLS: always copy */
 	rv = side_open(c, 0, fd_a);
 	if (rv < 0) {
 		close(fd_b);

@@ -18,6 +18,10 @@
 
 /* Rounds of read+write per event before yielding to other connections. */
 #define PUMP_ROUNDS 16
+/* The copy buffer a direction starts with, and how many reads in a row
+ * must fill it before the direction is bulk and goes to splice. */
+#define RELAY_START_BUF (16u << 10)
+#define RELAY_BULK_READS 2
 
 
 static int
@@ -59,9 +63,36 @@ dir_grow_pipe(struct relay_conn *c, struct relay_dir *dir)
 static int
 dir_setup_buf(struct relay_conn *c, struct relay_dir *dir)
 {
-	dir->buf_cap = c->relay->opts.buf_bytes;
+	dir->buf_cap = dir->adaptive ? RELAY_START_BUF : c->relay->opts.buf_bytes;
 	dir->buf = malloc(dir->buf_cap);
 	return dir->buf != NULL ? 0 : -ENOMEM;
+}
+
+/* Count reads that filled the small buffer: bulk traffic goes to splice. */
+static void
+dir_note_read(struct relay_dir *dir, size_t n)
+{
+	if (!dir->adaptive)
+		return;
+	if (n < dir->buf_cap) {
+		dir->full_reads = 0;
+		return;
+	}
+	if (++dir->full_reads >= RELAY_BULK_READS)
+		dir->to_splice = true;
+}
+
+/* Called with nothing pending: leave the copy path for splice. */
+static void
+dir_go_splice(struct relay_dir *dir)
+{
+	free(dir->buf);
+	dir->buf = NULL;
+	dir->buf_cap = 0;
+	dir->copy = false;
+	dir->adaptive = false;
+	dir->to_splice = false;
+	dir->full_reads = 0;
 }
 
 void
@@ -87,6 +118,8 @@ dir_to_copy(struct relay_conn *c, struct relay_dir *dir)
 	int rv;
 
 	dir->copy = true;
+	dir->adaptive = false;
+	dir->to_splice = false;
 	if (dir->buf == NULL && (rv = dir_setup_buf(c, dir)) < 0)
 		return rv;
 	dir->off = 0;
@@ -163,6 +196,8 @@ dir_read(struct relay_conn *c, struct relay_dir *dir, struct relay_side *sd)
 		return rv;
 	n = read(src, dir->buf, dir->buf_cap);
 	dir->off = 0;
+	if (n > 0)
+		dir_note_read(dir, (size_t)n);
 out:
 	if (n < 0)
 		return errno == EINTR ? -EAGAIN : -errno;
@@ -232,6 +267,8 @@ dir_write(struct relay_conn *c, struct relay_dir *dir, struct relay_side *sd)
 		dir->bytes += (uint64_t)n;
 		c->last_active = uv_now(c->relay->loop);
 	}
+	if (dir->to_splice)
+		dir_go_splice(dir);
 	if (dir->grow) {
 		/* The pipe is empty now: the only moment it may be resized
 		 * without the kernel refusing a shrink below its contents. */

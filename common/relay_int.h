@@ -62,7 +62,9 @@ struct relay_dir {
 	uint8_t *buf; /* copy mode, allocated on first use */
 	size_t buf_cap, off;
 	size_t pending; /* read from the source, not yet written */
-	bool copy;	/* splice is not possible for this pair */
+	bool copy;	/* copying through buf, not splicing */
+	bool adaptive;	/* copying only until the traffic turns out bulk */
+	bool to_splice; /* bulk: splice once the buffer is written out */
 	bool eof;	/* the source sent EOF */
 	bool shut;	/* the destination got SHUT_WR */
 	bool blocked;	/* the last write would have blocked */
