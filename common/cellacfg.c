@@ -15,8 +15,8 @@
 static const char *const restart_choices[] = {"no", "on-failure", "always",
 					      NULL};
 
-static int
-check_tcp(const cJSON *v, struct cella_diag *d)
+int
+cella_cfg_check_tcp_literal(const cJSON *v, struct cella_diag *d)
 {
 	struct cella_addr a;
 	struct sockaddr_storage ss;
@@ -35,8 +35,8 @@ check_tcp(const cJSON *v, struct cella_diag *d)
 	return rv;
 }
 
-static int
-check_url(const cJSON *v, struct cella_diag *d)
+int
+cella_cfg_check_url(const cJSON *v, struct cella_diag *d)
 {
 	struct cella_addr a;
 
@@ -59,7 +59,7 @@ static const struct cella_conf_key ready_keys[] = {
 	{.key = "fd", .type = CELLA_CONF_INT, .min = 3, .max = 1023,
 	 .desc = "ready when the service writes a line to this fd"},
 	{.key = "tcp", .type = CELLA_CONF_STRING, .min = 1, .max = 300,
-	 .check = check_tcp,
+	 .check = cella_cfg_check_tcp_literal,
 	 .desc = "ready when this tcp://ADDR:PORT accepts connections"},
 	{.key = "command", .type = CELLA_CONF_ARGV, .min = 1, .max = 64,
 	 .desc = "ready when this command exits 0"},
@@ -127,13 +127,13 @@ const struct cella_conf_key cella_cfg_init_keys[] = {
 	{.key = "heartbeat", .type = CELLA_CONF_BOOL, .def = "true",
 	 .desc = "tell the parent we booted (byte 0xB7 and back)"},
 	{.key = "heartbeat_url", .type = CELLA_CONF_STRING,
-	 .def = "vsock://3:9000", .min = 1, .max = 300, .check = check_url,
+	 .def = "vsock://3:9000", .min = 1, .max = 300, .check = cella_cfg_check_url,
 	 .desc = "where the heartbeat goes"},
 	{.key = "heartbeat_timeout_ms", .type = CELLA_CONF_INT, .def = "5000",
 	 .min = 1, .max = 600000, .desc = "bound on the heartbeat exchange"},
 	{.key = "control", .type = CELLA_CONF_STRING,
 	 .def = "ipc:///run/cella/init.sock", .min = 1, .max = 300,
-	 .check = check_url, .desc = "the control API (nng REP)"},
+	 .check = cella_cfg_check_url, .desc = "the control API (nng REP)"},
 	{.key = "cgroup", .type = CELLA_CONF_STRING,
 	 .def = "/sys/fs/cgroup/cella", .max = 4096,
 	 .desc = "cgroup2 directory for per-service leaves ('': none)"},

@@ -62,6 +62,11 @@ struct cella_cfg_builtin {
 /* cella's own services (one row per component that runs under init). */
 extern const struct cella_cfg_builtin cella_cfg_builtins[];
 
+/* check() hooks shared by the section tables: any cella address; a tcp://
+ * URL with a literal host (a listener never resolves names). */
+int cella_cfg_check_url(const cJSON *v, struct cella_diag *d);
+int cella_cfg_check_tcp_literal(const cJSON *v, struct cella_diag *d);
+
 /* 0 when name is a valid service name. */
 int cella_cfg_check_name(const char *name);
 

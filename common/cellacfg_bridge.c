@@ -12,28 +12,6 @@
 #include "common/cellacfg.h"
 #include "common/operators.h"
 
-static int
-check_url(const cJSON *v, struct cella_diag *d)
-{
-	struct cella_addr a;
-
-	return cella_addr_parse(v->valuestring, &a, d);
-}
-
-static int
-check_roles(const cJSON *v, struct cella_diag *d)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, v)
-		if (cella_role_parse(it->valuestring) == 0)
-			return cella_diag_set(d, -EINVAL,
-					      "unknown role '%s' (services, "
-					      "logs, exec, files)",
-					      it->valuestring);
-	return 0;
-}
-
 const struct cella_conf_key cella_cfg_enclave_keys[] = {
 	{.key = "cpus", .type = CELLA_CONF_INT, .def = "2", .min = 1,
 	 .max = 64, .desc = "vCPUs for the enclave"},
@@ -48,13 +26,13 @@ const struct cella_conf_key cella_cfg_enclave_keys[] = {
 
 static const struct cella_conf_key rule_keys[] = {
 	{.key = "listen", .type = CELLA_CONF_STRING, .min = 1, .max = 300,
-	 .required = true, .check = check_url,
+	 .required = true, .check = cella_cfg_check_url,
 	 .desc = "where operators connect (vsock://any:PORT)"},
 	{.key = "target", .type = CELLA_CONF_STRING, .min = 1, .max = 300,
-	 .required = true, .check = check_url,
+	 .required = true, .check = cella_cfg_check_url,
 	 .desc = "the service's own socket (ipc://)"},
 	{.key = "roles", .type = CELLA_CONF_STRLIST, .min = 1, .max = 4,
-	 .required = true, .check = check_roles,
+	 .required = true, .check = cella_roles_check,
 	 .desc = "an operator needs one of these to connect"},
 	{0},
 };

@@ -13,14 +13,6 @@
 
 #include "common/addr.h"
 
-static int
-check_listen(const cJSON *v, struct cella_diag *d)
-{
-	struct cella_addr a;
-
-	return cella_addr_parse(v->valuestring, &a, d);
-}
-
 /* Each root absolute and plain: no "..", ".", empty components or NUL. */
 static int
 check_roots(const cJSON *v, struct cella_diag *d)
@@ -53,7 +45,7 @@ check_roots(const cJSON *v, struct cella_diag *d)
 const struct cella_conf_key cella_cfg_pipeline_keys[] = {
 	{.key = "listen", .type = CELLA_CONF_STRING,
 	 .def = "ipc:///run/cella/pipeline.sock", .min = 1, .max = 300,
-	 .check = check_listen,
+	 .check = cella_cfg_check_url,
 	 .desc = "the API (nng REP); the bridge carries operators to it"},
 	{.key = "workers", .type = CELLA_CONF_INT, .def = "64", .min = 4,
 	 .max = 1024,

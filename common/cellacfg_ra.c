@@ -17,27 +17,6 @@ static const char *const provider_choices[] = {"auto", "nsm", "sim", NULL};
 static const char *const access_log_choices[] = {"all", "errors", "none",
 						 NULL};
 
-/* A tcp:// URL with a literal address: the listener never resolves names. */
-static int
-check_listen(const cJSON *v, struct cella_diag *d)
-{
-	struct cella_addr a;
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int rv;
-
-	rv = cella_addr_parse(v->valuestring, &a, d);
-	if (rv < 0)
-		return rv;
-	if (a.kind != CELLA_ADDR_TCP)
-		return cella_diag_set(d, -EINVAL, "expected a tcp:// URL");
-	rv = cella_addr_sockaddr(&a, &ss, &len, d);
-	if (rv == -EAGAIN)
-		return cella_diag_set(d, -EINVAL,
-				      "expected a literal address, not a name");
-	return rv;
-}
-
 /* A string, not an enum: a bare 1.3 is a YAML number, and "expected a
  * string; got 1.3" says what to do where "expected one of 1.2, 1.3; got
  * 1.3" would not. */
@@ -100,7 +79,7 @@ static const struct cella_conf_key sim_keys[] = {
 static const struct cella_conf_key https_keys[] = {
 	{.key = "listen", .type = CELLA_CONF_STRING,
 	 .def = "tcp://0.0.0.0:8443", .min = 1, .max = 300,
-	 .check = check_listen, .desc = "where remote verifiers connect"},
+	 .check = cella_cfg_check_tcp_literal, .desc = "where remote verifiers connect"},
 	{.key = "tls_min", .type = CELLA_CONF_STRING, .def = "'1.3'",
 	 .check = check_tls,
 	 .desc = "lowest TLS version, '1.2' or '1.3' (quoted)"},

@@ -129,8 +129,8 @@ check_key(const cJSON *v, struct cella_diag *d)
 	return cella_operator_key_parse(v->valuestring, k, d);
 }
 
-static int
-check_roles(const cJSON *v, struct cella_diag *d)
+int
+cella_roles_check(const cJSON *v, struct cella_diag *d)
 {
 	const cJSON *it;
 
@@ -151,7 +151,7 @@ static const struct cella_conf_key operator_keys[] = {
 	 .required = true, .check = check_key,
 	 .desc = "ed25519:BASE64, as printed by `cella keygen`"},
 	{.key = "roles", .type = CELLA_CONF_STRLIST, .min = 1, .max = 4,
-	 .required = true, .check = check_roles,
+	 .required = true, .check = cella_roles_check,
 	 .desc = "any of services, logs, exec, files"},
 	{0},
 };

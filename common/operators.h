@@ -37,6 +37,8 @@
 
 /* "services" -> CELLA_ROLE_SERVICES; 0 for an unknown name. */
 uint32_t cella_role_parse(const char *name);
+/* A schema check() hook: every item of the list v names a role. */
+int cella_roles_check(const cJSON *v, struct cella_diag *d);
 /* Comma-separated names of the bits in roles ("services,logs"). */
 int cella_roles_format(uint32_t roles, char *buf, size_t len);
 /* "services,logs" -> bits; -EINVAL (d names the bad role) on error. */
