@@ -172,7 +172,7 @@ conf_fmt_double(char *buf, size_t cap, double d)
 				break;
 		}
 		if (strpbrk(buf, ".e") == NULL && strlen(buf) + 3 <= cap)
-			strcat(buf, ".0");
+			memcpy(buf + strlen(buf), ".0", 3);
 	}
 	return buf;
 }

@@ -135,7 +135,7 @@ replace(struct conf_vctx *v, cJSON *parent, cJSON *old, cJSON *nw, cJSON **out)
 			conf_discard(v, nw);
 			return conf_vnomem(v);
 		}
-		strcpy(nw->string, old->string);
+		memcpy(nw->string, old->string, strlen(old->string) + 1);
 	}
 	if (line > 0 &&
 	    conf_lines_put(&v->c->lines, nw, (uint32_t)line, 0) < 0) {

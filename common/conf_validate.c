@@ -99,10 +99,12 @@ commit(struct conf_vctx *v, cJSON *parent, cJSON *node, const char *seg,
 		return ok ? 0 : conf_vnomem(v);
 	}
 	if (hold->string == NULL) {
-		hold->string = cJSON_malloc(strlen(node->string) + 1);
+		size_t n = strlen(node->string) + 1;
+
+		hold->string = cJSON_malloc(n);
 		if (hold->string == NULL)
 			return conf_vnomem(v);
-		strcpy(hold->string, node->string);
+		memcpy(hold->string, node->string, n);
 	}
 	conf_lines_del_tree(&c->lines, node);
 	cJSON_ReplaceItemViaPointer(parent, node, hold);

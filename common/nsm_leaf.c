@@ -252,7 +252,7 @@ cella_nsm_pool_new(const struct cella_nsm_pool_conf *conf,
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return -ENOMEM;
-	strcpy(p->cn, conf->subject_cn);
+	snprintf(p->cn, sizeof(p->cn), "%s", conf->subject_cn);
 	memcpy(p->prefix, conf->serial_prefix, sizeof(p->prefix));
 	p->size = conf->size;
 	p->max_age_ms = conf->max_age_ms;

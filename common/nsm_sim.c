@@ -337,17 +337,18 @@ derive_module_id(struct cella_nsm_sim *sim, const struct cella_nsm_sim_conf *c,
 			return cella_diag_set(d, -EINVAL, "module_id '%s': "
 					      "1..60 of [A-Za-z0-9._-]",
 					      c->module_id);
-		strcpy(sim->module_id, c->module_id);
+		snprintf(sim->module_id, sizeof(sim->module_id), "%s",
+			 c->module_id);
 		return 0;
 	}
 	if (cella_nsm_x509_cn(signer, cn, sizeof(cn)) == 0 &&
 	    (dot = strchr(cn, '.')) != NULL)
 		*dot = '\0';
 	if (!id_chars_ok(cn, sizeof(inst) - 1)) {
-		strcpy(inst, "i-");
+		memcpy(inst, "i-", 3);
 		random_hex(inst + 2, 17);
 	} else {
-		strcpy(inst, cn);
+		snprintf(inst, sizeof(inst), "%.32s", cn); /* checked above */
 	}
 	random_hex(enc, 16);
 	snprintf(sim->module_id, sizeof(sim->module_id), "%s-enc%s", inst,

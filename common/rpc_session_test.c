@@ -21,6 +21,7 @@
 
 #include "common/cbor.h"
 #include "common/rpc.h"
+#include "tests/lib/rmtree.h"
 
 struct fx {
 	char dir[64], url[128];
@@ -87,12 +88,10 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	cella_rpc_client_free(f->local);
 	cella_rpc_server_free(f->srv);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(rmtree(f->dir), 0);
 	free(f);
 	return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "common/buf.h"
 #include "services/cella/measure.h"
+#include "tests/lib/rmtree.h"
 
 #define SHA384_A "54a59b9f22b0b80880d8427e548b7c23abd873486e1f035dce9cd697e85175033caa88e6d57bc35efae0b5afd3145f31"
 #define SHA384_B "98a906182cdcfb1eb4eb47117600f68958e2ddd140248b47984f4bde6587b89c8215c3da895a336e94ad1aca39015c40"
@@ -56,11 +57,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return rmtree(dir);
 }
 
 static void

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "services/pipeline/pathsafe.h"
+#include "tests/lib/rmtree.h"
 
 static int
 rel(const char *p)
@@ -129,12 +130,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
 	close(root);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return rmtree(dir) == 0 ? 0 : -1;
 }
 
 static void
