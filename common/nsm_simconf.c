@@ -314,7 +314,8 @@ read_measurements(struct cella_nsm_sim_conf *c, const cJSON *root,
 						      "module_id: expected "
 						      "text of 1..60 bytes",
 						      path);
-			strcpy(c->module_id, e->valuestring);
+			snprintf(c->module_id, sizeof(c->module_id), "%s",
+				 e->valuestring);
 		} else {
 			return cella_diag_set(d, -EINVAL, "%s: unknown key "
 					      "'%s' (known: module_id, pcrs)",

@@ -116,7 +116,7 @@ check_fields(const cJSON *e, const struct cella_verify_result *res)
 	assert_int_equal(res->nchain,
 			 cJSON_GetObjectItem(e, "chain_len")->valueint);
 	cJSON_ArrayForEach(pcr, cJSON_GetObjectItem(e, "pcrs")) {
-		unsigned i = (unsigned)atoi(pcr->string);
+		unsigned i = (unsigned)strtoul(pcr->string, NULL, 10);
 
 		tu_unhex(pcr->valuestring, want, sizeof(want));
 		assert_int_equal(doc->pcrs[i].n, 48);

@@ -170,8 +170,10 @@ decode_env(const cbor_item_t *body, struct pipe_msg_exec *e,
 					    "env: bad variable name '%s'", k);
 		if (rv == 0)
 			rv = dup_text(p[i].value, "env value", &v, d);
-		if (rv == 0 && (e->env[i] = malloc(strlen(k) + strlen(v) + 2)))
-			strcat(strcat(strcpy(e->env[i], k), "="), v);
+		size_t len = rv == 0 ? strlen(k) + strlen(v) + 2 : 0;
+
+		if (rv == 0 && (e->env[i] = malloc(len)) != NULL)
+			snprintf(e->env[i], len, "%s=%s", k, v);
 		else if (rv == 0)
 			rv = cella_diag_set(d, -ENOMEM, "out of memory");
 		free(k);

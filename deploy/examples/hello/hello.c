@@ -18,6 +18,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -191,6 +192,27 @@ poll_loop(const char *url, unsigned every)
 	return 0;
 }
 
+/* A whole decimal number 0..max, or -1. */
+static int
+number(const char *s, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > max)
+		return -1;
+	return (int)v;
+}
+
+static int
+bad_value(const char *opt, const char *val)
+{
+	fprintf(stderr, "cella-hello: bad %s '%s'\n", opt, val);
+	return 64;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -206,11 +228,15 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2 || (strcmp(argv[1], "serve") != 0 &&
 			 strcmp(argv[1], "poll") != 0)) {
-		fprintf(stderr, "usage: cella-hello serve [--listen ADDR:PORT] "
-				"[--message FILE] [--ready-fd N]\n"
-				"       cella-hello poll [--url ADDR:PORT] "
-				"[--every SECONDS]\n");
-		return 64;
+		bool help = argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+					  strcmp(argv[1], "-h") == 0);
+
+		fprintf(help ? stdout : stderr,
+			"usage: cella-hello serve [--listen ADDR:PORT] "
+			"[--message FILE] [--ready-fd N]\n"
+			"       cella-hello poll [--url ADDR:PORT] "
+			"[--every SECONDS]\n");
+		return help ? 0 : 64;
 	}
 	for (int i = 2; i < argc; i += 2) {
 		if (i + 1 == argc) {
@@ -221,12 +247,19 @@ main(int argc, char **argv)
 			listen_at = argv[i + 1];
 		else if (strcmp(argv[i], "--message") == 0)
 			message = argv[i + 1];
-		else if (strcmp(argv[i], "--ready-fd") == 0)
-			ready_fd = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--ready-fd") == 0) {
+			if ((ready_fd = number(argv[i + 1], 1023)) < 0)
+				return bad_value(argv[i], argv[i + 1]);
+		}
 		else if (strcmp(argv[i], "--url") == 0)
 			url = argv[i + 1];
-		else if (strcmp(argv[i], "--every") == 0)
-			every = (unsigned)atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--every") == 0) {
+			int v = number(argv[i + 1], 86400);
+
+			if (v < 0)
+				return bad_value(argv[i], argv[i + 1]);
+			every = (unsigned)v;
+		}
 		else {
 			fprintf(stderr, "cella-hello: unknown option %s\n", argv[i]);
 			return 64;
