@@ -21,9 +21,10 @@
 struct cella_conn_opts cella_conn = {.max_age_s = 60};
 
 const char cella_conn_usage[] =
-	"connection (any verb, before --):\n"
+	"connection (ps, logs, start/stop/restart, events, exec, cp, attest;\n"
+	"before the verb or among its arguments, before --):\n"
 	"  --enclave URL|NAME  vsock://CID[:PORT] or a `cella up` enclave name\n"
-	"  --key PATH          operator key (~/.config/cella/operator.key)\n"
+	"  --key PATH          operator key (~/.config/cella/operator.pem)\n"
 	"  --root PEM          pinned attestation root\n"
 	"  --pcr N=HEX         expected PCR value (repeatable)\n"
 	"  --allow-debug       accept a debug-mode enclave\n"
