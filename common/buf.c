@@ -16,12 +16,30 @@ cella_buf_init(struct cella_buf *b, size_t max)
 	b->len = 0;
 	b->cap = 0;
 	b->max = max;
+	b->mode = CELLA_BUF_OWN;
+}
+
+void
+cella_buf_init_count(struct cella_buf *b, size_t max)
+{
+	cella_buf_init(b, max);
+	b->mode = CELLA_BUF_COUNT;
+}
+
+void
+cella_buf_borrow(struct cella_buf *b, uint8_t *p, size_t cap)
+{
+	b->p = p;
+	b->len = 0;
+	b->cap = cap;
+	b->max = cap;
+	b->mode = CELLA_BUF_BORROW;
 }
 
 void
 cella_buf_fini(struct cella_buf *b)
 {
-	if (b->p != NULL) {
+	if (b->mode == CELLA_BUF_OWN && b->p != NULL) {
 		OPENSSL_cleanse(b->p, b->cap);
 		free(b->p);
 	}
@@ -39,8 +57,10 @@ cella_buf_reserve(struct cella_buf *b, size_t extra)
 	if (extra > b->max || b->len > b->max - extra)
 		return -EMSGSIZE;
 	want = b->len + extra;
-	if (want <= b->cap)
+	if (want <= b->cap || b->mode == CELLA_BUF_COUNT)
 		return 0;
+	if (b->mode == CELLA_BUF_BORROW)
+		return -EMSGSIZE;
 	ncap = b->cap > 0 ? b->cap : 256;
 	while (ncap < want)
 		ncap = ncap > b->max / 2 ? b->max : ncap * 2;
@@ -63,6 +83,10 @@ cella_buf_append(struct cella_buf *b, const void *p, size_t n)
 		return 0;
 	if ((rv = cella_buf_reserve(b, n)) < 0)
 		return rv;
+	if (b->mode == CELLA_BUF_COUNT) {
+		b->len += n;
+		return 0;
+	}
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
 	return 0;

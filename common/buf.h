@@ -21,11 +21,26 @@ struct cella_buf {
 	size_t len; /* bytes in use */
 	size_t cap; /* bytes allocated */
 	size_t max; /* cap never exceeds this */
+	uint8_t mode; /* CELLA_BUF_OWN, _COUNT or _BORROW */
+};
+
+enum {
+	CELLA_BUF_OWN,	  /* the buf allocates, grows and wipes its bytes */
+	CELLA_BUF_COUNT,  /* no bytes: appends only add to len (sizing) */
+	CELLA_BUF_BORROW, /* fixed memory the caller owns; never grows */
 };
 
 #define CELLA_SPAN(ptr, len) ((struct cella_span){(const uint8_t *)(ptr), (len)})
 
 void cella_buf_init(struct cella_buf *b, size_t max);
+/*
+ * A buf that only counts what would be appended, up to max: run an encoder
+ * into it to learn the size, then encode into memory of exactly that size
+ * borrowed with cella_buf_borrow (appends past cap fail with -EMSGSIZE).
+ * Neither allocates; fini only forgets them.
+ */
+void cella_buf_init_count(struct cella_buf *b, size_t max);
+void cella_buf_borrow(struct cella_buf *b, uint8_t *p, size_t cap);
 /* Frees the bytes and wipes them: a buf may have held anything. */
 void cella_buf_fini(struct cella_buf *b);
 /* Room for extra more bytes; -EMSGSIZE past max, -ENOMEM. */

@@ -32,6 +32,34 @@ test_cap(void **state)
 	assert_null(b.p);
 }
 
+/* Counting allocates nothing; a borrowed buf fills exactly, never grows. */
+static void
+test_count_borrow(void **state)
+{
+	struct cella_buf b;
+	uint8_t mem[8], chunk[5] = {1, 2, 3, 4, 5};
+
+	(void)state;
+	cella_buf_init_count(&b, 12);
+	assert_int_equal(cella_buf_append(&b, chunk, 5), 0);
+	assert_int_equal(cella_buf_append(&b, chunk, 5), 0);
+	assert_int_equal(b.len, 10);
+	assert_null(b.p);
+	assert_int_equal(cella_buf_append(&b, chunk, 5), -EMSGSIZE);
+	cella_buf_fini(&b);
+
+	memset(mem, 0xee, sizeof(mem));
+	cella_buf_borrow(&b, mem, 7);
+	assert_int_equal(cella_buf_append(&b, chunk, 5), 0);
+	assert_int_equal(cella_buf_append(&b, chunk, 3), -EMSGSIZE);
+	assert_int_equal(b.len, 5);
+	assert_int_equal(cella_buf_append(&b, chunk, 2), 0);
+	assert_memory_equal(mem, "\1\2\3\4\5\1\2", 7);
+	assert_int_equal(mem[7], 0xee); /* nothing past the borrowed cap */
+	cella_buf_fini(&b);		 /* the caller's memory stays */
+	assert_int_equal(mem[0], 1);
+}
+
 static void
 test_steal(void **state)
 {
@@ -73,6 +101,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cap),
+		cmocka_unit_test(test_count_borrow),
 		cmocka_unit_test(test_steal),
 		cmocka_unit_test(test_hex),
 	};

@@ -361,7 +361,7 @@ enc_string(const cbor_item_t *item, unsigned major, struct cella_buf *out)
 					   : cbor_bytestring_handle(chunks[i]),
 				      text ? cbor_string_length(chunks[i])
 					   : cbor_bytestring_length(chunks[i]));
-	if (rv == 0 && text && total > 0 &&
+	if (rv == 0 && text && total > 0 && out->mode != CELLA_BUF_COUNT &&
 	    utf8_check(out->p + body, total) < total)
 		rv = -EILSEQ;
 	if (rv < 0)

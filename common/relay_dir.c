@@ -136,16 +136,33 @@ dir_to_copy(struct relay_conn *c, struct relay_dir *dir)
 	return 0;
 }
 
-/* SSL_read's outcome as read(2) would put it; sets rd_wants_wr. */
+/*
+ * SSL_read's outcome as read(2) would put it; sets rd_wants_wr. One call
+ * returns at most one record (16 KiB), so records are read until the
+ * buffer is full or TLS would block: the plain side then gets one large
+ * write instead of one per record. A failure after some bytes is returned
+ * next time: TLS repeats it (close_notify and fatal errors are sticky, a
+ * wanted read or write is asked again).
+ */
 static ssize_t
 tls_read(struct relay_dir *dir, SSL *ssl)
 {
-	size_t n = 0;
+	size_t n = 0, got = 0;
+	int e;
 
 	dir->rd_wants_wr = false;
-	if (SSL_read_ex(ssl, dir->buf, dir->buf_cap, &n) == 1)
-		return (ssize_t)n;
-	switch (SSL_get_error(ssl, 0)) {
+	while (got < dir->buf_cap &&
+	       SSL_read_ex(ssl, dir->buf + got, dir->buf_cap - got, &n) == 1)
+		got += n;
+	if (got == dir->buf_cap)
+		return (ssize_t)got;
+	e = SSL_get_error(ssl, 0);
+	if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE &&
+	    e != SSL_ERROR_ZERO_RETURN)
+		cella_err_ssl(0, NULL, 0); /* consumed here, sticky in TLS */
+	if (got > 0)
+		return (ssize_t)got;
+	switch (e) {
 	case SSL_ERROR_WANT_READ:
 		return -EAGAIN;
 	case SSL_ERROR_WANT_WRITE:
@@ -155,7 +172,6 @@ tls_read(struct relay_dir *dir, SSL *ssl)
 		return 0; /* close_notify: a clean end of this direction */
 	default:
 		/* EOF without close_notify is a truncation, not an end. */
-		cella_err_ssl(0, NULL, 0);
 		return -ECONNRESET;
 	}
 }

@@ -62,21 +62,50 @@ arm_recv(struct cella_rpc_req *w)
 	nng_ctx_recv(w->ctx, w->aio);
 }
 
-/* Hand the encoded reply to nng; the request ends here. */
+/*
+ * An envelope straight into a message of exactly its size: sized by a
+ * counting pass, then encoded into the message's own bytes, so that a
+ * megabyte chunk is copied once (into the message) and no intermediate
+ * buffer is grown, wiped and freed per message.
+ */
 static int
-send_bytes(struct cella_rpc_req *w, const struct cella_buf *b)
+encode_msg(uint32_t type, uint64_t id, const cbor_item_t *body, int err,
+	   const char *errmsg, nng_msg **out)
 {
+	struct cella_buf b;
 	nng_msg *m;
+	size_t n;
 	int rv;
 
-	if ((rv = cella_err_nng(nng_msg_alloc(&m, b->len))) < 0)
+	cella_buf_init_count(&b, CELLA_ENV_MAX_BYTES);
+	rv = errmsg != NULL ? cella_env_encode_error(id, err, errmsg, &b)
+			    : cella_env_encode(type, id, body, &b);
+	if (rv < 0)
 		return rv;
-	memcpy(nng_msg_body(m), b->p, b->len);
+	n = b.len;
+	if ((rv = cella_err_nng(nng_msg_alloc(&m, n))) < 0)
+		return rv;
+	cella_buf_borrow(&b, nng_msg_body(m), n);
+	rv = errmsg != NULL ? cella_env_encode_error(id, err, errmsg, &b)
+			    : cella_env_encode(type, id, body, &b);
+	if (rv == 0 && b.len != n)
+		rv = -EIO; /* the two passes disagree: a bug, never sent */
+	if (rv < 0) {
+		nng_msg_free(m);
+		return rv;
+	}
+	*out = m;
+	return 0;
+}
+
+/* Hand the encoded reply to nng; the request ends here. */
+static void
+send_msg(struct cella_rpc_req *w, nng_msg *m)
+{
 	cella_env_fini(&w->env);
 	w->state = W_SEND;
 	nng_aio_set_msg(w->aio, m);
 	nng_ctx_send(w->ctx, w->aio);
-	return 0;
 }
 
 /*
@@ -87,17 +116,14 @@ send_bytes(struct cella_rpc_req *w, const struct cella_buf *b)
 int
 end_with_error(struct cella_rpc_req *w, uint64_t id, int err, const char *msg)
 {
-	struct cella_buf b;
+	nng_msg *m;
 	int rv;
 
 	if (err == 0 || err > 4095 || err < -4095)
 		err = -EIO; /* an error reply always carries a real errno */
-	cella_buf_init(&b, RPC_ERRMSG_MAX * 2);
-	rv = cella_env_encode_error(id, err, msg, &b);
-	if (rv == 0)
-		rv = send_bytes(w, &b);
-	cella_buf_fini(&b);
-	if (rv < 0) {
+	if ((rv = encode_msg(CELLA_MSG_ERROR, id, NULL, err, msg, &m)) == 0)
+		send_msg(w, m);
+	else {
 		cella_log_warn("rpc_reply_dropped", "err=%s", cella_errname(rv));
 		cella_env_fini(&w->env);
 		arm_recv(w);
@@ -283,17 +309,14 @@ cella_rpc_reply(struct cella_rpc_req *req, uint32_t type,
 		const cbor_item_t *body)
 {
 	const struct cella_msg_info *info = cella_msg_lookup(type);
-	struct cella_buf b;
+	nng_msg *m;
 	int rv;
 
 	if (req->state != W_HANDLER || info == NULL ||
 	    info->dir != CELLA_DIR_REPLY)
 		return -EINVAL;
-	cella_buf_init(&b, info->max_bytes);
-	rv = cella_env_encode(type, req->env.id, body, &b);
-	if (rv == 0)
-		rv = send_bytes(req, &b);
-	cella_buf_fini(&b);
+	if ((rv = encode_msg(type, req->env.id, body, 0, NULL, &m)) == 0)
+		send_msg(req, m);
 	return rv;
 }
 
@@ -502,7 +525,6 @@ cella_rpc_call(struct cella_rpc_client *c, uint32_t type,
 	const struct cella_msg_info *info = cella_msg_lookup(type);
 	uint64_t id = atomic_fetch_add(&c->next_id, 1);
 	struct cella_env e = {0};
-	struct cella_buf b;
 	nng_msg *m = NULL, *r = NULL;
 	nng_ctx ctx;
 	int rv;
@@ -512,34 +534,23 @@ cella_rpc_call(struct cella_rpc_client *c, uint32_t type,
 				      "rpc: type 0x%04" PRIx32
 				      " is not a registered request",
 				      type);
-	cella_buf_init(&b, info->max_bytes);
-	if ((rv = cella_env_encode(type, id, body, &b)) < 0) {
-		cella_diag_set(d, rv, "rpc: cannot encode %s: %s", info->name,
-			       cella_strerror(rv));
-		goto out;
-	}
-	if ((rv = cella_err_nng(nng_msg_alloc(&m, b.len))) < 0) {
-		cella_diag_set(d, rv, "rpc: %s", cella_strerror(rv));
-		goto out;
-	}
-	memcpy(nng_msg_body(m), b.p, b.len);
+	if ((rv = encode_msg(type, id, body, 0, NULL, &m)) < 0)
+		return cella_diag_set(d, rv, "rpc: cannot encode %s: %s",
+				      info->name, cella_strerror(rv));
 	if ((rv = cella_err_nng(nng_ctx_open(&ctx, c->sock))) < 0) {
 		nng_msg_free(m);
-		cella_diag_set(d, rv, "rpc: %s", cella_strerror(rv));
-		goto out;
+		return cella_diag_set(d, rv, "rpc: %s", cella_strerror(rv));
 	}
 	rv = exchange(c, ctx, m, &r, d);
 	nng_ctx_close(ctx); /* a late reply to it is discarded by nng */
 	if (rv < 0)
-		goto out;
+		return rv;
 	rv = cella_env_parse(nng_msg_body(r), nng_msg_len(r), &e, d);
 	nng_msg_free(r);
 	if (rv < 0 || (rv = check_reply(&e, id, d)) < 0) {
 		cella_env_fini(&e);
-		goto out;
+		return rv;
 	}
 	*reply = e;
-out:
-	cella_buf_fini(&b);
-	return rv;
+	return 0;
 }

@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 roundtrip(const struct cella_env *e, size_t size)
 {
-	struct cella_buf a, b;
+	struct cella_buf a, b, count, fixed;
 	struct cella_env again;
 	struct cella_diag d;
 	int err;
@@ -25,6 +25,19 @@ roundtrip(const struct cella_env *e, size_t size)
 	cella_buf_init(&b, CELLA_ENV_MAX_BYTES);
 	if (cella_env_encode(e->type, e->id, e->body, &a) != 0 || a.len > size)
 		abort();
+	/* sizing pass and encoding into exactly that many bytes agree */
+	cella_buf_init_count(&count, CELLA_ENV_MAX_BYTES);
+	if (cella_env_encode(e->type, e->id, e->body, &count) != 0 ||
+	    count.len != a.len)
+		abort();
+	uint8_t *mem = malloc(a.len);
+	if (mem == NULL)
+		abort();
+	cella_buf_borrow(&fixed, mem, a.len);
+	if (cella_env_encode(e->type, e->id, e->body, &fixed) != 0 ||
+	    fixed.len != a.len || memcmp(mem, a.p, a.len) != 0)
+		abort();
+	free(mem);
 	if (cella_env_parse(a.p, a.len, &again, &d) != 0)
 		abort();
 	if (again.type != e->type || again.id != e->id ||
