@@ -16,6 +16,7 @@
 #include "common/verify_testlib.h"
 
 #define FRESH_DOCS 64
+#define ROUNDS 8
 
 static double
 now_s(void)
@@ -124,13 +125,24 @@ main(int argc, char **argv)
 		setenv("CELLA_SOURCE_ROOT", ".", 1);
 	real = tu_vector("eternis_valid_2024-07-31.b64", &rlen);
 	fresh_docs(&c, docs, lens);
-	/* The anchor before and after, averaged: the machine may be busy. */
-	anchor = raw_es384(secs);
 
+	/*
+	 * The cached figure and its anchor in alternating short rounds, the
+	 * best round of each kept: a busy moment on a shared machine lowers
+	 * one round, not one side of the ratio.
+	 */
 	TU_CHECK(cella_verify_cache_new(256, &cache) == 0);
 	cella_verify_policy_init(&pol);
 	pol.at = 1722455771;
-	rate[0] = verify_rate(&real, &rlen, 1, &pol, cache, secs);
+	anchor = rate[0] = 0;
+	for (int r = 0; r < ROUNDS; r++) {
+		double a = raw_es384(secs / ROUNDS);
+		double v = verify_rate(&real, &rlen, 1, &pol, cache,
+				       secs / ROUNDS);
+
+		anchor = a > anchor ? a : anchor;
+		rate[0] = v > rate[0] ? v : rate[0];
+	}
 	/*
 	 * A cache too small for FRESH_DOCS leaves: the root and the CA stay
 	 * (used by every document), each leaf has gone by its next turn.
@@ -143,7 +155,6 @@ main(int argc, char **argv)
 	cella_verify_policy_init(&pol);
 	pol.at = 1722455771;
 	rate[2] = verify_rate(&real, &rlen, 1, &pol, NULL, secs);
-	anchor = (anchor + raw_es384(secs)) / 2;
 
 	line("verify_cached_per_s", rate[0], anchor);
 	line("verify_fresh_leaf_per_s", rate[1], anchor);
