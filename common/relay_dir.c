@@ -157,6 +157,8 @@ tls_read(struct relay_dir *dir, SSL *ssl)
 	if (got == dir->buf_cap)
 		return (ssize_t)got;
 	e = SSL_get_error(ssl, 0);
+	/* Only a wanted read leaves nothing that poll would not signal. */
+	dir->drained = got > 0 && e == SSL_ERROR_WANT_READ;
 	if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE &&
 	    e != SSL_ERROR_ZERO_RETURN)
 		cella_err_ssl(0, NULL, 0); /* consumed here, sticky in TLS */
@@ -203,6 +205,7 @@ dir_read(struct relay_conn *c, struct relay_dir *dir, struct relay_side *sd)
 			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n == (ssize_t)dir->pipe_cap)
 			dir->grow = true;
+		dir->drained = n > 0 && (size_t)n < dir->pipe_cap;
 		if (n >= 0 || errno != EINVAL)
 			goto out;
 		if ((rv = dir_to_copy(c, dir)) < 0)
@@ -212,6 +215,7 @@ dir_read(struct relay_conn *c, struct relay_dir *dir, struct relay_side *sd)
 		return rv;
 	n = read(src, dir->buf, dir->buf_cap);
 	dir->off = 0;
+	dir->drained = n > 0 && (size_t)n < dir->buf_cap;
 	if (n > 0)
 		dir_note_read(dir, (size_t)n);
 out:
@@ -295,11 +299,6 @@ dir_write(struct relay_conn *c, struct relay_dir *dir, struct relay_side *sd)
 }
 
 /*
- * Move bytes from side d to side !d until the source is empty, the
- * destination is full, or PUMP_ROUNDS have passed (level-triggered polling
- * brings us back). At EOF with nothing pending, half-close the destination.
- */
-/*
  * Half-close the destination: TLS first says close_notify (the peer may
  * go on sending, TLS 1.3 allows it), then the socket's write side.
  */
@@ -323,6 +322,11 @@ dir_shut(struct relay_dir *dir, struct relay_side *dst)
 	return 0;
 }
 
+/*
+ * Move bytes from side d to side !d until the source is empty, the
+ * destination is full, or PUMP_ROUNDS have passed (level-triggered polling
+ * brings us back). At EOF with nothing pending, half-close the destination.
+ */
 int
 dir_pump(struct relay_conn *c, int d)
 {
@@ -342,6 +346,13 @@ dir_pump(struct relay_conn *c, int d)
 			return rv;
 		if (dir->eof)
 			break;
+		/* A short read emptied the source: reading again would only
+		 * say EAGAIN. Polling is level-triggered, so more bytes or
+		 * an EOF bring us back. */
+		if (dir->drained) {
+			dir->drained = false;
+			return 0;
+		}
 		n = dir_read(c, dir, src);
 		if (n == -EAGAIN)
 			return 0;

@@ -71,6 +71,7 @@ struct relay_dir {
 	bool rd_wants_wr; /* TLS: the source must be writable to read on */
 	bool wr_wants_rd; /* TLS: the destination must be readable first */
 	bool grow;	/* the last read filled the pipe */
+	bool drained;	/* the last read emptied a source poll can see */
 	unsigned full_reads;
 	uint64_t bytes;
 };

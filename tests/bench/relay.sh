@@ -27,28 +27,32 @@ socat "UNIX-LISTEN:$T/s-sink.sock,fork" "UNIX-CONNECT:$T/sink.sock" & pids="$pid
 socat "UNIX-LISTEN:$T/s-echo.sock,fork" "UNIX-CONNECT:$T/echo.sock" & pids="$pids $!"
 ready "$T/p-sink.sock"; ready "$T/s-sink.sock"; ready "$T/s-echo.sock"
 
-# Best of three runs: the machine is shared and the first run warms caches.
-mibs() { # url total chunk streams
-	best=0
+# Three rounds, each running direct, proxy and socat in turn; the best run
+# of each is kept. The machine is shared: interleaving puts a busy moment
+# into one round of every path rather than into one path's figure, and the
+# first round warms caches.
+once() { "$ST" send "$1" "$2" "$3" "$4" | sed 's/mib_per_s=\([0-9.]*\).*/\1/'; }
+max() { echo "$1 $2" | awk '{print ($1 > $2) ? $1 : $2}'; }
+trio() { # direct_total proxy_total socat_total chunk streams -> "d p s"
+	bd=0; bp=0; bs=0
 	for _ in 1 2 3; do
-		v=$("$ST" send "$1" "$2" "$3" "$4" | sed 's/mib_per_s=\([0-9.]*\).*/\1/')
-		best=$(echo "$v $best" | awk '{print ($1 > $2) ? $1 : $2}')
+		bd=$(max "$(once "unix://$T/sink.sock" "$1" "$4" "$5")" "$bd")
+		bp=$(max "$(once "unix://$T/p-sink.sock" "$2" "$4" "$5")" "$bp")
+		bs=$(max "$(once "unix://$T/s-sink.sock" "$3" "$4" "$5")" "$bs")
 	done
-	echo "$best"
+	echo "$bd $bp $bs"
 }
 
 ratio() { echo "$1 $2" | awk '{printf "%.2f", $1 / $2}'; }
 
 for chunk in 1M 64K; do
-	d=$(mibs "unix://$T/sink.sock" 2048M $chunk 1)
-	p=$(mibs "unix://$T/p-sink.sock" 2048M $chunk 1)
-	s=$(mibs "unix://$T/s-sink.sock" 512M $chunk 1)
+	set -- $(trio 2048M 2048M 512M $chunk 1)
+	d=$1 p=$2 s=$3
 	echo "relay_stream_${chunk}_writes direct_mib_s=$d pf_proxy_mib_s=$p socat_mib_s=$s proxy_vs_direct=$(ratio "$p" "$d") proxy_vs_socat=$(ratio "$p" "$s") target_vs_direct=0.8 target_vs_socat=3"
 done
 
-d=$(mibs "unix://$T/sink.sock" 64M 1M 100)
-p=$(mibs "unix://$T/p-sink.sock" 64M 1M 100)
-s=$(mibs "unix://$T/s-sink.sock" 16M 1M 100)
+set -- $(trio 64M 64M 16M 1M 100)
+d=$1 p=$2 s=$3
 echo "relay_100_streams direct_mib_s=$d pf_proxy_mib_s=$p socat_mib_s=$s proxy_vs_direct=$(ratio "$p" "$d") proxy_vs_socat=$(ratio "$p" "$s")"
 
 lat() { "$ST" ping "$1" 20000 64; }
