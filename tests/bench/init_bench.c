@@ -28,6 +28,7 @@
 #include "common/cbor.h"
 #include "common/nngio.h"
 #include "common/rpc.h"
+#include "tests/lib/argnum.h"
 
 static char svctool[4096], initbin[4096], dir[] = "/tmp/cella-bench-XXXXXX";
 
@@ -182,7 +183,7 @@ restart_ms(struct cella_rpc_client *c)
 int
 main(int argc, char **argv)
 {
-	int rounds = argc > 2 ? atoi(argv[2]) : 30;
+	int rounds = argc > 2 ? (int)arg_long(argv[2], 10, 1, 100000) : 30;
 	double *a = calloc((size_t)rounds, sizeof(double));
 	double *b = calloc((size_t)rounds, sizeof(double));
 	char conf[4200], url[4200];

@@ -17,6 +17,7 @@
 
 #include "common/cbor.h"
 #include "common/rpc.h"
+#include "tests/lib/argnum.h"
 
 static double
 now_us(void)
@@ -92,7 +93,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: pipe_bench exec URL N | spawn N\n");
 		return 64;
 	}
-	n = atoi(argv[argc - 1]);
+	n = (int)arg_long(argv[argc - 1], 10, 1, 1000000);
 	if (n < 1 || (v = calloc((size_t)n, sizeof(*v))) == NULL)
 		return 64;
 	if (strcmp(argv[1], "exec") == 0 &&

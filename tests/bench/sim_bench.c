@@ -25,6 +25,7 @@
 #include "common/nsm_leaf.h"
 #include "common/nsm_sim.h"
 #include "common/nsm_simca.h"
+#include "tests/lib/argnum.h"
 
 struct opts {
 	double seconds;
@@ -276,8 +277,8 @@ parse(int argc, char **argv, struct opts *o)
 	*o = (struct opts){.seconds = 2.0, .pool = 32};
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 's': o->seconds = atof(optarg); break;
-		case 'p': o->pool = (unsigned)atoi(optarg); break;
+		case 's': o->seconds = arg_double(optarg, 0.01, 600); break;
+		case 'p': o->pool = (unsigned)arg_long(optarg, 10, 0, 4096); break;
 		case 'c': o->ca = optarg; break;
 		case 'm': o->pcrs = optarg; break;
 		case 'o': o->doc = optarg; break;

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common/verify_testlib.h"
+#include "tests/lib/argnum.h"
 
 #define FRESH_DOCS 64
 #define ROUNDS 8
@@ -110,7 +111,8 @@ fresh_docs(struct tu_chain *c, uint8_t **docs, size_t *lens)
 int
 main(int argc, char **argv)
 {
-	double secs = argc > 1 ? atof(argv[1]) : 1.0, anchor, rate[3];
+	double secs = argc > 1 ? arg_double(argv[1], 0.01, 60) : 1.0, anchor,
+	       rate[3];
 	struct cella_verify_policy pol;
 	struct cella_verify_cache *cache;
 	uint8_t *docs[FRESH_DOCS], *real;

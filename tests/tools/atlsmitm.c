@@ -29,6 +29,7 @@
 #include "common/cbor.h"
 #include "common/ready.h"
 #include "common/tls.h"
+#include "tests/lib/argnum.h"
 
 static void
 die(const char *what, const char *why)
@@ -100,7 +101,7 @@ man_in_the_middle(SSL *ssl, int fd, const char **argv, bool tamper)
 		if (!tamper && argv[5] != NULL && strcmp(argv[5], "--save") == 0)
 			save(argv[6], doc);
 		if (tamper) {
-			size_t off = (size_t)atol(argv[5]) % doc.n;
+			size_t off = (size_t)arg_long(argv[5], 10, 0, LONG_MAX) % doc.n;
 
 			((uint8_t *)doc.p)[off] ^= 0x01;
 		}
@@ -162,7 +163,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_term);
 	if (argc >= 3 && strcmp(argv[argc - 2], "--ready-fd") == 0) {
-		ready = atoi(argv[argc - 1]);
+		ready = (int)arg_long(argv[argc - 1], 10, 0, INT_MAX);
 		argv[argc - 2] = NULL;
 		argc -= 2;
 	}

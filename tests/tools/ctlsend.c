@@ -27,6 +27,7 @@
 #include "common/buf.h"
 #include "common/envelope.h"
 #include "common/nngio.h"
+#include "tests/lib/argnum.h"
 
 #define MSG_MAX (1u << 20)
 
@@ -160,13 +161,13 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], "--hex") == 0)
 			hex = true;
 		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
-			timeout = atoi(argv[++i]);
+			timeout = (int)arg_long(argv[++i], 10, 1, INT_MAX);
 		else if (strcmp(argv[i], "--fuzz") == 0 && i + 1 < argc)
-			fuzz = atol(argv[++i]);
+			fuzz = arg_long(argv[++i], 10, 0, LONG_MAX);
 		else if (strcmp(argv[i], "--skip-type") == 0 && i + 1 < argc)
-			skip = strtol(argv[++i], NULL, 0);
+			skip = arg_long(argv[++i], 0, 0, UINT32_MAX);
 		else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
-			seed = (unsigned)atol(argv[++i]);
+			seed = (unsigned)arg_long(argv[++i], 10, 0, UINT_MAX);
 		else if (nin < 256 && load(argv[i], hex, &in[nin]) == 0)
 			nin++;
 		else

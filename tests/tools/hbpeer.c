@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "tests/lib/argnum.h"
 
 int
 main(int argc, char **argv)
@@ -22,9 +23,9 @@ main(int argc, char **argv)
 
 	for (int i = 2; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--ready-fd") == 0)
-			ready = atoi(argv[i + 1]);
+			ready = (int)arg_long(argv[i + 1], 10, 0, INT_MAX);
 		else if (strcmp(argv[i], "--reply") == 0)
-			reply = (int)strtol(argv[i + 1], NULL, 16);
+			reply = (int)arg_long(argv[i + 1], 16, 0, 255);
 	}
 	if (argc < 2 || strlen(argv[1]) >= sizeof(sa.sun_path))
 		return 64;

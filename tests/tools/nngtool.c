@@ -18,6 +18,7 @@
 
 #include "common/nngio.h"
 #include "common/ready.h"
+#include "tests/lib/argnum.h"
 
 static int
 fail(const char *what, const char *why)
@@ -100,9 +101,10 @@ main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
 	if (argc >= 3 && strcmp(argv[1], "rep") == 0)
-		return run_rep(argv[2], argc == 5 ? atoi(argv[4]) : -1);
+		return run_rep(argv[2], argc == 5 ? (int)arg_long(argv[4], 10, 0, INT_MAX) : -1);
 	if (argc == 5 && strcmp(argv[1], "req") == 0)
-		return run_req(argv[2], atol(argv[3]), atol(argv[4]));
+		return run_req(argv[2], arg_long(argv[3], 10, 1, LONG_MAX),
+			       arg_long(argv[4], 10, 0, LONG_MAX));
 	fprintf(stderr, "usage: nngtool rep URL [--ready-fd N] | "
 			"nngtool req URL COUNT SIZE\n");
 	return 64;

@@ -39,6 +39,7 @@
 
 #include "common/addr.h"
 #include "common/ready.h"
+#include "tests/lib/argnum.h"
 
 #define BUF 65536
 
@@ -447,7 +448,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	for (int i = 1; i + 1 < argc; i++)
 		if (strcmp(argv[i], "--ready-fd") == 0) {
-			ready_fd = atoi(argv[i + 1]);
+			ready_fd = (int)arg_long(argv[i + 1], 10, 0, INT_MAX);
 			argc = i;
 		}
 	if (argc < 3)

@@ -35,6 +35,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "tests/lib/argnum.h"
 
 static const char *term_log, *name = "svc";
 static volatile sig_atomic_t termed;
@@ -137,17 +138,17 @@ main(int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		switch (ch) {
-		case 'r': ready_fd = atoi(optarg); break;
-		case 'R': ready_ms = atol(optarg); break;
-		case 'e': exit_code = atoi(optarg); break;
-		case 'E': exit_ms = atol(optarg); break;
-		case 'o': norphans = atoi(optarg); break;
-		case 'O': orphan_ms = atol(optarg); break;
+		case 'r': ready_fd = (int)arg_long(optarg, 10, 0, INT_MAX); break;
+		case 'R': ready_ms = arg_long(optarg, 10, 0, LONG_MAX); break;
+		case 'e': exit_code = (int)arg_long(optarg, 10, 0, 255); break;
+		case 'E': exit_ms = arg_long(optarg, 10, 0, LONG_MAX); break;
+		case 'o': norphans = (int)arg_long(optarg, 10, 0, 1000); break;
+		case 'O': orphan_ms = arg_long(optarg, 10, 0, LONG_MAX); break;
 		case 'g': gc = optarg; break;
 		case 'G': esc = optarg; break;
 		case 't': term_log = optarg; break;
 		case 'i': ignore = true; break;
-		case 'l': port = atoi(optarg); break;
+		case 'l': port = (int)arg_long(optarg, 10, 1, 65535); break;
 		case 'n': name = optarg; break;
 		case 'p': printf("%s\n", optarg); fflush(stdout); break;
 		default: return 64;
