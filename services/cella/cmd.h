@@ -22,4 +22,11 @@ struct cella_cmd {
 /* The verb table, ending with a NULL name (cmd_table.c). */
 extern const struct cella_cmd cella_cmds[];
 
+struct cJSON;
+/*
+ * A verb's --json answer: o printed on stdout as one document and a
+ * newline (indented, or on one line when !pretty), then deleted.
+ */
+void cella_cmd_print_json(struct cJSON *o, bool pretty);
+
 #endif

@@ -24,6 +24,7 @@
 #include "common/operators.h"
 #include "common/tls.h"
 #include "proto/ports.h"
+#include "services/cella/cmd.h"
 #include "services/cella/conn.h"
 
 int cella_cmd_attest(int argc, char **argv); /* listed in cmd_table.c */
@@ -191,7 +192,7 @@ static void
 print_json(const struct aopts *o, const struct cella_atls_peer *peer)
 {
 	cJSON *j = cJSON_CreateObject(), *pcrs;
-	char hex[97], idx[4], *text;
+	char hex[97], idx[4];
 
 	cJSON_AddStringToObject(j, "enclave", cella_conn.enclave);
 	cJSON_AddStringToObject(j, "module_id", peer->module_id);
@@ -210,10 +211,7 @@ print_json(const struct aopts *o, const struct cella_atls_peer *peer)
 	cJSON_AddBoolToObject(j, "pcrs_pinned", cella_conn.npcrs > 0);
 	if (o->out != NULL)
 		cJSON_AddStringToObject(j, "saved", o->out);
-	if ((text = cJSON_Print(j)) != NULL)
-		printf("%s\n", text);
-	free(text);
-	cJSON_Delete(j);
+	cella_cmd_print_json(j, true);
 }
 
 int

@@ -251,7 +251,7 @@ summary(struct cp_ctx *x, const struct copts *o, double secs)
 {
 	cJSON *j = cJSON_CreateObject();
 	uint8_t h[32];
-	char hex[65], *s;
+	char hex[65];
 	bool have = x->tree ? cp_manifest_hash(x, h) : true;
 
 	if (!x->tree)
@@ -271,10 +271,7 @@ summary(struct cp_ctx *x, const struct copts *o, double secs)
 	else
 		cJSON_AddNullToObject(j, "sha256");
 	cJSON_AddStringToObject(j, "hash_of", x->tree ? "manifest" : "file");
-	if ((s = cJSON_PrintUnformatted(j)) != NULL)
-		printf("%s\n", s);
-	free(s);
-	cJSON_Delete(j);
+	cella_cmd_print_json(j, false);
 }
 
 static int

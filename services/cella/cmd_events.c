@@ -205,7 +205,6 @@ finish(struct chain *c, const struct cella_env *last)
 	uint64_t length = 0;
 	char hex[2 * EV_HASH + 1];
 	cJSON *o;
-	char *s;
 
 	(void)cella_cbor_get_uint(last->body, "length", UINT64_MAX, &length, NULL);
 	(void)cella_cbor_get_bytes(last->body, "head", EV_HASH, &head, NULL);
@@ -226,11 +225,7 @@ finish(struct chain *c, const struct cella_env *last)
 	cJSON_AddBoolToObject(o, "verified", !c->bad);
 	cJSON_AddItemToObject(o, "events", c->events);
 	c->events = NULL;
-	s = cJSON_Print(o);
-	if (s != NULL)
-		printf("%s\n", s);
-	cJSON_free(s);
-	cJSON_Delete(o);
+	cella_cmd_print_json(o, true);
 	return c->bad ? 1 : 0;
 }
 

@@ -13,6 +13,7 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "services/cella/cmd.h"
 #include "services/cella/ctl.h"
 #include "services/cella/up.h"
 
@@ -120,7 +121,7 @@ cella_cmd_ls(int argc, char **argv)
 		{0},
 	};
 	cJSON *arr = NULL;
-	char **names = NULL, *text;
+	char **names = NULL;
 	bool json = false;
 	int ch, n;
 
@@ -150,10 +151,9 @@ cella_cmd_ls(int argc, char **argv)
 		free(names[i]);
 	}
 	free(names);
-	if (json && (text = cJSON_Print(arr)) != NULL) {
-		printf("%s\n", text);
-		free(text);
-	}
-	cJSON_Delete(arr);
+	if (json)
+		cella_cmd_print_json(arr, true);
+	else
+		cJSON_Delete(arr);
 	return 0;
 }

@@ -98,7 +98,6 @@ print_list(const cbor_item_t *list, bool json)
 	size_t n = list && cbor_isa_array(list) ? cbor_array_size(list) : 0;
 	cbor_item_t **v = n ? cbor_array_handle(list) : NULL;
 	cJSON *arr;
-	char *out;
 
 	if (!json) {
 		printf("%-20s %-9s %-8s %-8s %-9s %s\n", "SERVICE", "STATE", "PID",
@@ -110,11 +109,7 @@ print_list(const cbor_item_t *list, bool json)
 	arr = cJSON_CreateArray();
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(arr, status_json(v[i]));
-	out = cJSON_Print(arr);
-	if (out != NULL)
-		printf("%s\n", out);
-	cJSON_free(out);
-	cJSON_Delete(arr);
+	cella_cmd_print_json(arr, true);
 }
 
 int

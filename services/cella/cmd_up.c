@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "services/cella/cmd.h"
 #include "services/cella/conn.h"
 #include "services/cella/up.h"
 
@@ -253,7 +254,6 @@ summary_json(const struct up_run *r, int64_t ms)
 {
 	cJSON *o = cJSON_CreateObject(), *a, *pcrs, *e;
 	char hex[97], idx[4];
-	char *text;
 
 	cJSON_AddStringToObject(o, "name", r->p->st.name);
 	cJSON_AddStringToObject(o, "backend", r->p->st.backend);
@@ -279,10 +279,7 @@ summary_json(const struct up_run *r, int64_t ms)
 		cella_hex_encode(r->p->st.pcrs[i], 48, hex, sizeof(hex));
 		cJSON_AddStringToObject(pcrs, idx, hex);
 	}
-	if ((text = cJSON_Print(o)) != NULL)
-		printf("%s\n", text);
-	free(text);
-	cJSON_Delete(o);
+	cella_cmd_print_json(o, true);
 }
 
 /* Foreground: follow the console until a signal or the host init ends. */

@@ -244,7 +244,7 @@ print_json(const struct cella_verify_result *res, const char *reason)
 {
 	cJSON *o = cJSON_CreateObject(), *pcrs, *chain;
 	const struct cella_attdoc *doc = &res->doc;
-	char key[4], *text, id[CELLA_ATTDOC_MODULE_ID_MAX + 1];
+	char key[4], id[CELLA_ATTDOC_MODULE_ID_MAX + 1];
 
 	if (o == NULL)
 		return;
@@ -275,11 +275,7 @@ print_json(const struct cella_verify_result *res, const char *reason)
 			cJSON_AddItemToArray(chain,
 					     cJSON_CreateString(res->chain[i]));
 	}
-	text = cJSON_Print(o);
-	if (text != NULL)
-		printf("%s\n", text);
-	free(text);
-	cJSON_Delete(o);
+	cella_cmd_print_json(o, true);
 }
 
 static int
