@@ -55,8 +55,8 @@ registry_max_bytes(void)
 
 /* --- server --- */
 
-static void
-arm_recv(struct cella_rpc_req *w)
+void
+rpc_arm_recv(struct cella_rpc_req *w)
 {
 	w->state = W_RECV;
 	nng_ctx_recv(w->ctx, w->aio);
@@ -126,7 +126,7 @@ end_with_error(struct cella_rpc_req *w, uint64_t id, int err, const char *msg)
 	else {
 		cella_log_warn("rpc_reply_dropped", "err=%s", cella_errname(rv));
 		cella_env_fini(&w->env);
-		arm_recv(w);
+		rpc_arm_recv(w);
 	}
 	return rv;
 }
@@ -148,7 +148,7 @@ recv_done(struct cella_rpc_req *w, int nrv)
 		}
 		cella_log_warn("rpc_recv_failed", "err=%s",
 			       cella_errname(cella_err_nng(nrv)));
-		arm_recv(w);
+		rpc_arm_recv(w);
 		return;
 	}
 	m = nng_aio_get_msg(w->aio);
@@ -188,16 +188,20 @@ send_done(struct cella_rpc_req *w, int nrv)
 			cella_log_warn("rpc_send_failed", "err=%s",
 				       cella_errname(cella_err_nng(nrv)));
 	}
+	if (w->detached) {
+		rpc_detached_end(w);
+		return;
+	}
 	if (nrv == NNG_ECLOSED || nrv == NNG_ECANCELED ||
 	    atomic_load(&w->srv->closing)) {
 		w->state = W_IDLE;
 		return;
 	}
-	arm_recv(w);
+	rpc_arm_recv(w);
 }
 
-static void
-worker_cb(void *arg)
+void
+rpc_worker_cb(void *arg)
 {
 	struct cella_rpc_req *w = arg;
 	int nrv = nng_aio_result(w->aio);
@@ -219,15 +223,8 @@ server_open(struct cella_rpc_server *s, const char *url, struct cella_diag *d)
 	s->sock_open = true;
 	rv = cella_err_nng(nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ,
 					       registry_max_bytes()));
-	for (unsigned i = 0; i < s->nworkers && rv == 0; i++) {
-		struct cella_rpc_req *w = &s->w[i];
-
-		w->srv = s;
-		rv = cella_err_nng(nng_aio_alloc(&w->aio, worker_cb, w));
-		if (rv == 0 &&
-		    (rv = cella_err_nng(nng_ctx_open(&w->ctx, s->sock))) == 0)
-			w->ctx_open = true;
-	}
+	for (unsigned i = 0; i < s->nworkers && rv == 0; i++)
+		rv = rpc_worker_new(s, &s->w[i]);
 	if (rv < 0)
 		return cella_diag_set(d, rv, "rpc: cannot set up workers: %s",
 				      cella_strerror(rv));
@@ -257,51 +254,15 @@ cella_rpc_server_new(const char *url, unsigned nworkers,
 	s->arg = arg;
 	s->nworkers = nworkers;
 	atomic_init(&s->closing, false);
+	LIST_INIT(&s->detached);
 	if ((rv = server_open(s, url, d)) < 0) {
 		cella_rpc_server_free(s);
 		return rv;
 	}
 	for (unsigned i = 0; i < nworkers; i++)
-		arm_recv(&s->w[i]);
+		rpc_arm_recv(s->w[i]);
 	*out = s;
 	return 0;
-}
-
-void
-cella_rpc_server_free(struct cella_rpc_server *s)
-{
-	if (s == NULL)
-		return;
-	atomic_store(&s->closing, true);
-	/* A reply on its way (a shutdown request's, say) should leave before
-	 * the socket closes under it: give sends a moment to complete. */
-	for (int waited = 0; waited < 1000; waited += 5) {
-		bool sending = false;
-
-		for (unsigned i = 0; i < s->nworkers; i++)
-			sending |= __atomic_load_n(&s->w[i].state,
-						   __ATOMIC_ACQUIRE) == W_SEND;
-		if (!sending)
-			break;
-		nng_msleep(5);
-	}
-	/* Closing fails every pending operation; stop waits out callbacks. */
-	if (s->sock_open)
-		nng_close(s->sock);
-	for (unsigned i = 0; i < s->nworkers; i++)
-		if (s->w[i].aio != NULL)
-			nng_aio_stop(s->w[i].aio);
-	for (unsigned i = 0; i < s->nworkers; i++) {
-		struct cella_rpc_req *w = &s->w[i];
-
-		if (w->state == W_HANDLER)
-			cella_env_fini(&w->env); /* dropped, never answered */
-		if (w->aio != NULL)
-			nng_aio_free(w->aio);
-	}
-	rpc_sessions_fini(s);
-	free(s->w);
-	free(s);
 }
 
 int

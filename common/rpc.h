@@ -11,7 +11,8 @@
  * loop hands the request over and replies from its loop). A handler must not
  * block: it holds one of nng's few callback threads. Every request a worker
  * holds occupies that worker; with all workers held, further requests wait
- * in nng.
+ * in nng. A request that may stay open for long (a long-poll, a wait) is
+ * detached first (cella_rpc_req_detach), so that it holds no worker.
  */
 #ifndef CELLA_RPC_H
 #define CELLA_RPC_H
@@ -70,6 +71,17 @@ int cella_rpc_error(struct cella_rpc_req *req, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* The request's envelope (valid until it ends). */
 const struct cella_env *cella_rpc_req_env(const struct cella_rpc_req *req);
+
+/*
+ * Let req stop occupying its worker: a fresh worker takes its place and
+ * receives the next request, while req stays open until it is ended as
+ * usual (and then frees itself). For requests that will be answered
+ * later; call it from whoever holds req, before it is ended. 0 (also when
+ * already detached); -EBUSY when CELLA_RPC_DETACHED_MAX requests of the server
+ * are detached already, -ENOMEM: req then keeps its worker and stays open.
+ */
+#define CELLA_RPC_DETACHED_MAX 1024
+int cella_rpc_req_detach(struct cella_rpc_req *req);
 
 /*
  * Who sent a request. A process inside the enclave connects to the

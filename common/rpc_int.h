@@ -23,13 +23,19 @@ enum rpc_state {
 	W_SEND,	   /* nng holds it: sending the reply */
 };
 
-/* A worker; the handler sees it as the request it currently holds. */
+/*
+ * A worker; the handler sees it as the request it currently holds. A
+ * detached one is no longer a worker (a fresh one took its slot): it lives
+ * on srv->detached until its reply is sent, then frees itself.
+ */
 struct cella_rpc_req {
 	struct cella_rpc_server *srv;
 	nng_ctx ctx;
 	nng_aio *aio;
 	bool ctx_open;
 	enum rpc_state state;
+	bool detached;			 /* set once, by its holder */
+	LIST_ENTRY(cella_rpc_req) dlink; /* on srv->detached, under mu */
 	struct cella_env env;	     /* valid in W_HANDLER */
 	struct cella_rpc_peer peer; /* valid in W_HANDLER */
 };
@@ -43,9 +49,11 @@ struct cella_rpc_server {
 	cella_rpc_handler handler;
 	void *arg;
 	unsigned nworkers;
-	struct cella_rpc_req *w;
-	/* sessions (rpc_session.c), under mu */
+	struct cella_rpc_req **w; /* slots; a detach swaps in a fresh one */
+	/* sessions (rpc_session.c) and detached requests, under mu */
 	nng_mtx *mu;
+	LIST_HEAD(, cella_rpc_req) detached;
+	unsigned ndetached;
 	char session_base[CELLA_ADDR_URL_MAX + 1]; /* "" when impossible */
 	LIST_HEAD(, rpc_session) sessions;
 	unsigned nsessions;
@@ -62,6 +70,13 @@ struct cella_rpc_client {
 };
 
 size_t registry_max_bytes(void);
+/* rpc.c: a worker's aio callback; (re)start receiving on w. */
+void rpc_worker_cb(void *arg);
+void rpc_arm_recv(struct cella_rpc_req *w);
+/* rpc_worker.c: a new worker of s, not yet receiving. */
+int rpc_worker_new(struct cella_rpc_server *s, struct cella_rpc_req **out);
+/* rpc_worker.c: a detached request's reply has gone (its aio callback). */
+void rpc_detached_end(struct cella_rpc_req *w);
 int end_with_error(struct cella_rpc_req *w, uint64_t id, int err,
 		   const char *msg);
 

@@ -1,7 +1,9 @@
 /*
  * rpc_test: a real server and clients over ipc:// in a temporary
  * directory. PING/PONG, 1000 concurrent calls from 8 threads on one client
- * (some answered from another thread), deferred replies, error replies for
+ * (some answered from another thread), deferred replies, detached requests
+ * (twice as many held as there are workers, a plain call still answered
+ * at once), error replies for
  * garbage and unknown types sent with a raw nng REQ socket while the server
  * keeps serving, handler errors, client timeouts followed by working calls,
  * and shutdown with requests still open (ASan checks that nothing leaks).
@@ -39,6 +41,8 @@ struct fx {
 	size_t nq;
 	struct cella_rpc_req *hung[16]; /* held and never answered */
 	size_t nhung;
+	struct cella_rpc_req *parked[32]; /* detached, answered by the test */
+	size_t nparked;
 	bool stop;
 	atomic_int handler_faults;
 };
@@ -107,6 +111,17 @@ handler(struct cella_rpc_req *req, const struct cella_env *env, void *arg)
 		else
 			f->queue[f->nq++] = req;
 		pthread_cond_signal(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+		return 0;
+	}
+	if (mode_is(env, "park") || mode_is(env, "park-hang")) {
+		if (cella_rpc_req_detach(req) != 0 ||
+		    cella_rpc_req_detach(req) != 0) /* twice is once */
+			atomic_fetch_add(&f->handler_faults, 1);
+		pthread_mutex_lock(&f->mu);
+		if (mode_is(env, "park"))
+			f->parked[f->nparked++] = req;
+		pthread_cond_broadcast(&f->cv);
 		pthread_mutex_unlock(&f->mu);
 		return 0;
 	}
@@ -254,6 +269,59 @@ caller_main(void *arg)
 			w->ok++;
 	}
 	return NULL;
+}
+
+static void *
+parker_main(void *arg)
+{
+	struct worker_arg *w = arg;
+	struct cella_diag d;
+	char data[32];
+
+	snprintf(data, sizeof(data), "parked-%d", w->t);
+	w->ok = ping(w->f->cli, data, "park", &d) == 0;
+	return NULL;
+}
+
+/* Twice as many requests held as there are workers: detached, they hold
+ * none, so a plain call is still answered at once; then all are. */
+static void
+test_detached(void **state)
+{
+	struct fx *f = *state;
+	struct cella_rpc_client *quick = NULL;
+	struct worker_arg args[8];
+	struct timespec until;
+	pthread_t th[8];
+	struct cella_diag d;
+	size_t n;
+
+	for (int t = 0; t < 8; t++) {
+		args[t] = (struct worker_arg){f, t, 0};
+		assert_int_equal(
+			pthread_create(&th[t], NULL, parker_main, &args[t]), 0);
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&f->mu);
+	while (f->nparked < 8 &&
+	       pthread_cond_timedwait(&f->cv, &f->mu, &until) == 0)
+		;
+	n = f->nparked;
+	pthread_mutex_unlock(&f->mu);
+	if (n != 8)
+		fail_msg("only %zu of 8 requests reached the handler", n);
+	assert_int_equal(cella_rpc_client_new(f->url, 1000, &quick, &d), 0);
+	assert_int_equal(ping(quick, "not starved", NULL, &d), 0);
+	/* One more that is never answered: freed with the server. */
+	assert_int_equal(ping(quick, "x", "park-hang", &d), -ETIMEDOUT);
+	cella_rpc_client_free(quick);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(pong(f->parked[i]), 0);
+	for (int t = 0; t < 8; t++) {
+		pthread_join(th[t], NULL);
+		assert_true(args[t].ok);
+	}
 }
 
 static void
@@ -460,6 +528,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_deferred, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_detached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_requests, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_handler_errors, setup,
