@@ -89,14 +89,81 @@ on_park_timeout(uv_timer_t *t)
 	unpark(p);
 }
 
+/* Who sent req: its connection, and the operator when through the bridge. */
+static void
+park_peer(struct init_control *c, void *req, struct park *p)
+{
+	const struct cella_rpc_peer *peer =
+		c->t.peer != NULL ? c->t.peer(req, c->t.arg) : NULL;
+
+	if (peer == NULL)
+		return;
+	p->pipe = peer->pipe;
+	if (peer->remote)
+		snprintf(p->operator, sizeof(p->operator), "%s", peer->operator);
+}
+
+/*
+ * A follow holds a timer and a slot until lines come: one connection, and
+ * one operator over all its sessions, may hold only so many.
+ */
+static int
+follow_cap(const struct init_control *c, const struct park *np,
+	   struct cella_diag *d)
+{
+	unsigned conn = 0, op = 0;
+
+	for (const struct park *p = c->parks; p != NULL; p = p->next) {
+		if (p->kind != PARK_FOLLOW)
+			continue;
+		conn += np->pipe != 0 && p->pipe == np->pipe;
+		op += np->operator[0] != '\0' &&
+		      strcmp(p->operator, np->operator) == 0;
+	}
+	if (conn >= INIT_CTL_FOLLOWS_PER_CONN)
+		return cella_diag_set(d, -EBUSY,
+				      "this connection follows %u logs already "
+				      "(the limit)", conn);
+	if (op >= INIT_CTL_FOLLOWS_PER_OPERATOR)
+		return cella_diag_set(d, -EBUSY,
+				      "operator '%s' follows %u logs already "
+				      "(the limit); end one first",
+				      np->operator, op);
+	return 0;
+}
+
+/* Let req stop holding an rpc worker while it waits. */
+static int
+park_detach(struct init_control *c, void *req, struct cella_diag *d)
+{
+	int rv = c->t.detach != NULL ? c->t.detach(req, c->t.arg) : 0;
+
+	if (rv == -EBUSY)
+		return cella_diag_set(d, rv, "%d requests wait in init "
+					     "already; try again later",
+				      CELLA_RPC_DETACHED_MAX);
+	if (rv < 0)
+		return cella_diag_set(d, rv, "cannot wait: %s",
+				      cella_strerror(rv));
+	return 0;
+}
+
 int
 ctl_park(struct init_control *c, void *req, enum park_kind kind,
-     struct init_run *r, uint64_t after, uint64_t timeout_ms)
+	 struct init_run *r, uint64_t after, uint64_t timeout_ms,
+	 struct cella_diag *d)
 {
 	struct park *p = calloc(1, sizeof(*p));
+	int rv;
 
 	if (p == NULL)
-		return -ENOMEM;
+		return cella_diag_set(d, -ENOMEM, "out of memory");
+	park_peer(c, req, p);
+	if ((kind == PARK_FOLLOW && (rv = follow_cap(c, p, d)) < 0) ||
+	    (rv = park_detach(c, req, d)) < 0) {
+		free(p);
+		return rv;
+	}
 	p->c = c;
 	p->req = req;
 	p->kind = kind;
@@ -306,12 +373,19 @@ rpc_peer(void *req, void *arg)
 	return cella_rpc_req_peer(req);
 }
 
+static int
+rpc_detach(void *req, void *arg)
+{
+	(void)arg;
+	return cella_rpc_req_detach(req);
+}
+
 int
 init_control_new(struct init_ctx *ctx, const char *url,
 		 struct init_control **out, struct cella_diag *d)
 {
-	static const struct init_control_transport rpc = {rpc_reply, rpc_error,
-							   NULL, rpc_peer};
+	static const struct init_control_transport rpc = {
+		rpc_reply, rpc_error, NULL, rpc_peer, rpc_detach};
 	struct init_control *c;
 	struct cella_addr a;
 	int rv;

@@ -5,7 +5,10 @@
  * loop thread, so no supervisor state is ever touched by two threads.
  * Requests that must wait (start/stop/restart with wait, logs follow) are
  * parked and answered later from the loop: when the service settles, when
- * lines arrive, or when their own timeout fires. Bad input (unknown
+ * lines arrive, or when their own timeout fires. A parked request is
+ * detached from its rpc worker, so that waiters never starve the control
+ * plane (ps, restart, the bridge's session and event-log calls), and
+ * follows are capped per connection and per operator. Bad input (unknown
  * service, bad transition, malformed body) is an error reply, never a
  * crash.
  *
@@ -30,6 +33,8 @@ struct init_control;
 #define INIT_CTL_WORKERS 8
 #define INIT_CTL_WAIT_MAX_MS 3600000u
 #define INIT_CTL_FOLLOW_MAX_MS 60000u
+#define INIT_CTL_FOLLOWS_PER_CONN 4	 /* parked follows, one connection */
+#define INIT_CTL_FOLLOWS_PER_OPERATOR 16 /* ... one operator, all sessions */
 #define INIT_CTL_LINES_MAX 4096u	/* lines per logs reply */
 #define INIT_CTL_REPLY_BYTES (4u << 20) /* payload per logs/events reply */
 
@@ -46,6 +51,9 @@ struct init_control_transport {
 	/* Who sent req (an operator through the bridge carries roles); NULL
 	 * or a NULL answer: a local peer with every role. */
 	const struct cella_rpc_peer *(*peer)(void *req, void *arg);
+	/* req will be answered later: it must not hold a worker meanwhile
+	 * (NULL: nothing to do). 0 or -errno, req then answered at once. */
+	int (*detach)(void *req, void *arg);
 };
 int init_control_local(struct init_ctx *ctx,
 		       const struct init_control_transport *t,

@@ -26,6 +26,8 @@ struct park {
 	enum park_kind kind;
 	struct init_run *r;
 	uint64_t after;
+	uint32_t pipe;	   /* its connection; 0 for a local transport */
+	char operator[64]; /* "" unless an operator through the bridge */
 	uv_timer_t timer;
 };
 
@@ -52,9 +54,13 @@ void ctl_reply(struct init_control *c, void *req, uint32_t type,
 /* Answer req with err and d's message. */
 void ctl_fail(struct init_control *c, void *req, int err,
 	      const struct cella_diag *d);
-/* Keep req until r settles (or has lines after `after`), or timeout_ms. */
+/*
+ * Keep req until r settles (or has lines after `after`), or timeout_ms.
+ * -EBUSY with d when a follow is over its caps or too many requests wait.
+ */
 int ctl_park(struct init_control *c, void *req, enum park_kind kind,
-	     struct init_run *r, uint64_t after, uint64_t timeout_ms);
+	     struct init_run *r, uint64_t after, uint64_t timeout_ms,
+	     struct cella_diag *d);
 /* 1: done, -1: failed, 0: not yet (for a start or stop waiter). */
 int ctl_settled(enum park_kind kind, const struct init_run *r);
 

@@ -88,7 +88,7 @@ do_control(struct init_control *c, void *req, uint32_t type,
 								    : "restart");
 	how = ctl_settled(kind, r);
 	if (wait && how == 0)
-		return ctl_park(c, req, kind, r, 0, timeout);
+		return ctl_park(c, req, kind, r, 0, timeout, d);
 	if (wait && how < 0)
 		return cella_diag_set(d, -EIO, "%s is %s: %s", r->conf->name,
 				      init_state_name(r->svc.state), r->svc.why);
@@ -122,7 +122,7 @@ do_logs(struct init_control *c, void *req, uint32_t type,
 	if (type == CELLA_MSG_INIT_LOGS_FOLLOW &&
 	    init_logring_next(&r->ring, after) == NULL &&
 	    !c->ctx->done)
-		return ctl_park(c, req, PARK_FOLLOW, r, after, timeout);
+		return ctl_park(c, req, PARK_FOLLOW, r, after, timeout, d);
 	ctl_reply(c, req, CELLA_MSG_INIT_LOGS_REPLY,
 	      init_body_logs(r, after, (size_t)max_bytes));
 	return 0;

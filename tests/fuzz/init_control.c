@@ -144,7 +144,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct init_control_transport t = {t_reply, t_error, NULL,
-							 NULL};
+							 NULL, NULL};
 	struct init_ctx *ctx;
 	struct cella_env env;
 	uv_loop_t loop;
