@@ -49,7 +49,7 @@ const struct cella_conf_key cella_cfg_pipeline_keys[] = {
 	 .desc = "the API (nng REP); the bridge carries operators to it"},
 	{.key = "workers", .type = CELLA_CONF_INT, .def = "64", .min = 4,
 	 .max = 1024,
-	 .desc = "requests held at once (each long-poll read holds one)"},
+	 .desc = "requests decoded at once (a waiting read or write holds none)"},
 	{.key = "threads", .type = CELLA_CONF_INT, .def = "4", .min = 1,
 	 .max = 64, .desc = "threads for file I/O, hashing and spawning"},
 	{.key = "roots", .type = CELLA_CONF_STRLIST, .def = "['/']", .min = 1,

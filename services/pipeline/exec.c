@@ -425,13 +425,15 @@ do_read(struct pipe_exec *x, struct pipe_job *j)
 		pipe_job_fail(j, -EBUSY, "a read is in progress");
 		return;
 	}
-	x->read_job = j;
 	if (x->out.buf.len > 0 || x->err.buf.len > 0 || is_done(x) ||
-	    j->m.timeout_ms == 0)
+	    j->m.timeout_ms == 0) {
+		x->read_job = j;
 		answer_read(x);
-	else
+	} else if (pipe_job_park(j) == 0) {
+		x->read_job = j;
 		uv_timer_start(&x->poll_timer, on_poll_timeout, j->m.timeout_ms,
 			       0);
+	}
 }
 
 static struct pipe_exec *

@@ -152,6 +152,8 @@ pipe_stdin_write(struct pipe_exec *x, struct pipe_job *j)
 	} else if (in->parked != NULL) {
 		pipe_job_fail(j, -EBUSY, "a write is waiting already");
 	} else if (in->pending.len + n > in->pending.max) {
+		if (pipe_job_park(j) < 0)
+			return;
 		in->parked = j;
 		uv_timer_start(&in->timer, on_wait_timeout, STDIN_WAIT_MS, 0);
 	} else if (n > 0 && cella_buf_append(&in->pending, j->m.data.p, n) < 0) {

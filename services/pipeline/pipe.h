@@ -126,6 +126,12 @@ void pipe_svc_fini(struct pipe_svc *s);
 void pipe_job_finish(struct pipe_job *j);
 /* Free the job without answering (the rpc server is gone). */
 void pipe_job_drop(struct pipe_job *j);
+/*
+ * j will wait (a long-poll read, a write waiting for room): it stops
+ * holding an rpc worker, so that waiting commands never starve other
+ * requests. 0; or -errno after j was answered with an error (j is gone).
+ */
+int pipe_job_park(struct pipe_job *j);
 /* Answer with an error now and free the job. */
 void pipe_job_fail(struct pipe_job *j, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

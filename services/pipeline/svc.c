@@ -49,6 +49,19 @@ pipe_job_finish(struct pipe_job *j)
 	pipe_job_drop(j);
 }
 
+int
+pipe_job_park(struct pipe_job *j)
+{
+	int rv = cella_rpc_req_detach(j->req);
+
+	if (rv == -EBUSY)
+		pipe_job_fail(j, rv, "%d requests wait in the pipeline already; "
+				     "try again later", CELLA_RPC_DETACHED_MAX);
+	else if (rv < 0)
+		pipe_job_fail(j, rv, "cannot wait: %s", cella_strerror(rv));
+	return rv;
+}
+
 void
 pipe_job_fail(struct pipe_job *j, int err, const char *fmt, ...)
 {
