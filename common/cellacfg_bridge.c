@@ -1,6 +1,8 @@
 /*
  * cellacfg_bridge: the cella.yaml sections of the enclave itself and of the
- * attested bridge: `enclave` (size, debug mode, CID), `operators` and
+ * attested bridge: `enclave` (size, debug mode, CID, and two settings of
+ * the local emulator: its console's size and whether the project
+ * directory is writable), `operators` and
  * `policy` (operators.h), and `bridge` (which service each vsock port leads
  * to, and which roles it admits). The defaults give the two ports every
  * enclave has: 9001 to cella-init's control API, 53000 to the pipeline.
@@ -21,6 +23,13 @@ const struct cella_conf_key cella_cfg_enclave_keys[] = {
 	 .desc = "debug mode: console, PCRs zero, exec and cp allowed"},
 	{.key = "cid", .type = CELLA_CONF_INT, .def = "16", .min = 4,
 	 .max = 4294967294LL, .desc = "the enclave's vsock CID"},
+	{.key = "console_bytes", .type = CELLA_CONF_INT, .def = "4194304",
+	 .min = 65536, .max = 1073741824,
+	 .desc = "local emulator: console.log becomes console.log.1 at this "
+		 "size (the newest lines are kept)"},
+	{.key = "project_writable", .type = CELLA_CONF_BOOL, .def = "false",
+	 .desc = "local emulator: services may write the project directory "
+		 "(read-only otherwise)"},
 	{0},
 };
 

@@ -1,15 +1,24 @@
 /*
  * log: formats one logfmt line into a stack buffer and writes it with a
- * single write(2). It does not buffer, rotate or ship logs: the supervisor
- * (cella-init) captures stderr and owns that job.
+ * single write(2). It does not buffer or ship logs: the supervisor
+ * (cella-init) captures stderr and owns that job. The one exception is
+ * the supervisor at the top, whose stderr nobody captures: it may log to
+ * a file of its own, which is rotated here (one old generation) so that
+ * it cannot grow without bound. The rotation swaps the file under the log
+ * fd with dup2, so threads logging at that moment write whole lines to
+ * one file or the other.
  */
 #include "common/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +31,11 @@ static atomic_int log_level = CELLA_LOG_INFO;
 static atomic_int log_fd = 2;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+/* The file of cella_log_open_file; rot_max 0: none. */
+static pthread_mutex_t rot_mu = PTHREAD_MUTEX_INITIALIZER;
+static char rot_path[PATH_MAX];
+static atomic_size_t rot_max, rot_written;
 
 void
 cella_log_init(const char *svc, enum cella_log_level level)
@@ -52,7 +66,61 @@ cella_log_verbose(void)
 void
 cella_log_set_fd(int fd)
 {
+	atomic_store(&rot_max, 0); /* not a file of ours any more */
 	atomic_store(&log_fd, fd);
+}
+
+/* path.1 becomes the old lines, a fresh path the log fd's file. */
+static void
+log_rotate(void)
+{
+	char old[PATH_MAX + 2];
+	int fd, lfd = atomic_load(&log_fd);
+
+	if (pthread_mutex_trylock(&rot_mu) != 0)
+		return; /* another thread rotates right now */
+	if (atomic_load(&rot_written) >= atomic_load(&rot_max)) {
+		snprintf(old, sizeof(old), "%s.1", rot_path);
+		fd = rename(rot_path, old) == 0
+			     ? open(rot_path, O_WRONLY | O_CREAT | O_APPEND |
+						      O_TRUNC | O_CLOEXEC,
+				    0600)
+			     : -1;
+		if (fd >= 0) {
+			(void)dup2(fd, lfd);
+			close(fd);
+		} else {
+			(void)ftruncate(lfd, 0); /* bounded, if nothing else */
+		}
+		atomic_store(&rot_written, 0);
+	}
+	pthread_mutex_unlock(&rot_mu);
+}
+
+int
+cella_log_open_file(const char *path, size_t max_bytes)
+{
+	struct stat st;
+	int fd, rv = 0;
+
+	if (max_bytes == 0 || strlen(path) >= sizeof(rot_path))
+		return -EINVAL;
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || dup2(fd, atomic_load(&log_fd)) < 0)
+		rv = -errno;
+	close(fd);
+	if (rv < 0)
+		return rv;
+	pthread_mutex_lock(&rot_mu);
+	snprintf(rot_path, sizeof(rot_path), "%s", path);
+	atomic_store(&rot_written, (size_t)st.st_size);
+	atomic_store(&rot_max, max_bytes);
+	pthread_mutex_unlock(&rot_mu);
+	if ((size_t)st.st_size >= max_bytes)
+		log_rotate();
+	return 0;
 }
 
 bool
@@ -105,8 +173,10 @@ cella_log_(enum cella_log_level level, const char *evt, const char *fmt, ...)
 	}
 	line[n++] = '\n';
 	/* One write: a short write on stderr is not worth retrying. */
-	if (write(atomic_load(&log_fd), line, n) < 0)
-		(void)0;
+	if (write(atomic_load(&log_fd), line, n) > 0 &&
+	    atomic_load(&rot_max) > 0 &&
+	    atomic_fetch_add(&rot_written, n) + n >= atomic_load(&rot_max))
+		log_rotate();
 	errno = saved;
 }
 

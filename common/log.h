@@ -15,6 +15,7 @@
 #define CELLA_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum cella_log_level {
 	CELLA_LOG_ERROR = 0,
@@ -29,8 +30,18 @@ void cella_log_set_level(enum cella_log_level level);
 enum cella_log_level cella_log_get_level(void);
 /* Raise verbosity by one step (each -v on a command line). */
 void cella_log_verbose(void);
-/* Redirect output (tests); the default is 2. */
+/* Redirect output (tests); the default is 2. Ends cella_log_open_file. */
 void cella_log_set_fd(int fd);
+/*
+ * Log to the file at path instead (appended, created 0600), kept under
+ * max_bytes: once a line takes it there, path is renamed path.1 (replacing
+ * the last one) and a fresh path takes the next lines, so at most about
+ * twice max_bytes stay on disk and the newest lines are always kept. The
+ * log fd (2 by default) is pointed at the file, so that stray stderr
+ * output lands there too. For a process that nobody else logs for (the
+ * host side's cella-init). 0 or -errno.
+ */
+int cella_log_open_file(const char *path, size_t max_bytes);
 bool cella_log_enabled(enum cella_log_level level);
 
 /* Emit one line. Use the macros below, which refuse secrets. */

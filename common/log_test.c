@@ -1,11 +1,18 @@
-/* log_test: line format, levels, quoting, and that nothing is lost or split. */
+/*
+ * log_test: line format, levels, quoting, that nothing is lost or split,
+ * and a log file kept under its size with the newest lines.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -114,6 +121,69 @@ test_truncation(void **state)
 	assert_memory_equal(buf + n - 4, "...\n", 4);
 }
 
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+static bool
+file_has(const char *path, const char *text)
+{
+	char buf[8192];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
+/* 300 lines of about 100 bytes into a file capped at 2000: two files at
+ * most, each under the cap plus one line, the newest lines kept. */
+static void
+test_file_rotation(void **state)
+{
+	char dir[] = "/tmp/cella-log-XXXXXX", path[64], old[80], older[80];
+	int fd = dup(pipefd[1]);
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/console.log", dir);
+	snprintf(old, sizeof(old), "%s.1", path);
+	snprintf(older, sizeof(older), "%s.1.1", path);
+	cella_log_set_fd(fd); /* becomes the file */
+	assert_int_equal(cella_log_open_file(path, 0), -EINVAL);
+	assert_int_equal(cella_log_open_file("/nonexistent/dir/x.log", 100),
+			 -ENOENT);
+	assert_int_equal(cella_log_open_file(path, 2000), 0);
+	for (int i = 0; i < 300; i++) {
+		cella_log_info("line", "n=%03d pad=%s", i,
+			       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		assert_true(file_size(path) <= 2000 + 200);
+	}
+	assert_true(file_size(old) > 1000 && file_size(old) <= 2000 + 200);
+	assert_true(file_has(path, "n=299 "));
+	assert_false(file_has(path, "n=000 ") || file_has(old, "n=000 "));
+	/* An existing file over the cap is rotated at once. */
+	assert_int_equal(cella_log_open_file(old, 100), 0);
+	assert_int_equal(file_size(old), 0);
+	assert_true(file_size(older) > 1000);
+	cella_log_set_fd(pipefd[1]); /* no file any more */
+	cella_log_info("after", "n=1");
+	assert_int_equal(file_size(old), 0);
+	close(fd);
+	unlink(path);
+	unlink(old);
+	unlink(older);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -122,6 +192,7 @@ main(void)
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_file_rotation),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -8,8 +8,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define TAIL_MAX 50
@@ -196,6 +198,7 @@ cella_console_open(struct cella_console *c, const char *path, bool from_start)
 {
 	c->len = 0;
 	c->color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	snprintf(c->path, sizeof(c->path), "%s", path);
 	c->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (c->fd < 0)
 		return -errno;
@@ -209,6 +212,16 @@ cella_console_close(struct cella_console *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+}
+
+/* The file at c->path is another one than ours: it was rotated. */
+static bool
+rotated(const struct cella_console *c)
+{
+	struct stat a, b;
+
+	return fstat(c->fd, &a) == 0 && stat(c->path, &b) == 0 &&
+	       (a.st_ino != b.st_ino || a.st_dev != b.st_dev);
 }
 
 static void
@@ -229,14 +242,13 @@ print_line(struct cella_console *c, const char *raw, FILE *f)
 		fprintf(f, "%-12s | %s\n", l.source, l.text);
 }
 
-void
-cella_console_pump(struct cella_console *c, FILE *f)
+/* Print every complete line of c's file from c->off to its end. */
+static void
+drain(struct cella_console *c, FILE *f)
 {
 	ssize_t n;
 	char *nl;
 
-	if (c->fd < 0)
-		return;
 	while ((n = pread(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len,
 			  c->off)) > 0) {
 		c->off += n;
@@ -253,6 +265,24 @@ cella_console_pump(struct cella_console *c, FILE *f)
 			c->len = 0;
 		}
 	}
+}
+
+void
+cella_console_pump(struct cella_console *c, FILE *f)
+{
+	int fd;
+
+	if (c->fd < 0)
+		return;
+	drain(c, f);
+	/* Rotated: the rest of the old file, then the new one from its start. */
+	while (rotated(c) && (fd = open(c->path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		drain(c, f);
+		close(c->fd);
+		c->fd = fd;
+		c->off = 0;
+		drain(c, f);
+	}
 	fflush(f);
 }
 
@@ -266,29 +296,44 @@ tail_match(const struct cella_console_line *l, const char *source)
 		(strcmp(l->source, "init") == 0 && l->event));
 }
 
-int
-cella_console_tail(const char *path, const char *source, int n, FILE *f)
+/* Keep the lines of the file at path that match source in ring. */
+static void
+tail_file(const char *path, const char *source, size_t n,
+	  struct cella_console_line *ring, size_t *count)
 {
-	static struct cella_console_line ring[TAIL_MAX];
 	struct cella_console_line l;
 	FILE *in = fopen(path, "re");
 	char *raw = NULL;
-	size_t cap = 0, count = 0;
+	size_t cap = 0;
 	ssize_t len;
 
 	if (in == NULL)
-		return 0;
-	if (n > TAIL_MAX)
-		n = TAIL_MAX;
+		return;
 	while ((len = getline(&raw, &cap, in)) > 0) {
 		if (raw[len - 1] == '\n')
 			raw[len - 1] = '\0';
 		(void)cella_console_parse(raw, &l);
 		if (tail_match(&l, source))
-			ring[count++ % (size_t)n] = l;
+			ring[(*count)++ % n] = l;
 	}
 	free(raw);
 	fclose(in);
+}
+
+int
+cella_console_tail(const char *path, const char *source, int n, FILE *f)
+{
+	static struct cella_console_line ring[TAIL_MAX];
+	char old[PATH_MAX + 4];
+	size_t count = 0;
+
+	if (n > TAIL_MAX)
+		n = TAIL_MAX;
+	if (n <= 0)
+		return 0;
+	snprintf(old, sizeof(old), "%s.1", path);
+	tail_file(old, source, (size_t)n, ring, &count);
+	tail_file(path, source, (size_t)n, ring, &count);
 	for (size_t i = count > (size_t)n ? count - (size_t)n : 0; i < count; i++)
 		fprintf(f, "    %s | %s\n", ring[i % (size_t)n].source,
 			ring[i % (size_t)n].text);

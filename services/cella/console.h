@@ -12,11 +12,15 @@
  *
  * and finds a service's last lines for error reports. It reads the file;
  * it never writes it. Lines are echoed by init at most 512 bytes long, so
- * a longer line ends in "..." here (`cella logs` has it whole).
+ * a longer line ends in "..." here (`cella logs` has it whole). The host
+ * init keeps the file under enclave.console_bytes by renaming it
+ * console.log.1 and starting a fresh one: a follower drains the old file
+ * and goes on with the new, and a tail reads both.
  */
 #ifndef CELLA_CLI_CONSOLE_H
 #define CELLA_CLI_CONSOLE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -43,6 +47,7 @@ struct cella_console {
 	off_t off;
 	size_t len;
 	bool color;
+	char path[PATH_MAX];
 	char buf[CELLA_CONSOLE_LINE_MAX * 2];
 };
 
@@ -55,8 +60,8 @@ void cella_console_pump(struct cella_console *c, FILE *f);
 
 /*
  * The last n lines of source (a service name; "enclave" also gives the
- * launcher's and the enclave init's own lines) into f, indented. Returns
- * how many were printed.
+ * launcher's and the enclave init's own lines) into f, indented, from
+ * path.1 and path. Returns how many were printed.
  */
 int cella_console_tail(const char *path, const char *source, int n, FILE *f);
 

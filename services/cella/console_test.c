@@ -2,7 +2,9 @@
  * console_test: console.log lines as the host-side cella-init writes them
  * (a service's line wrapped once, an enclave service's twice) come out as
  * "source | text" with every escape undone, supervisor chatter is quiet
- * while warnings are not, and tail finds a service's last lines.
+ * while warnings are not, tail finds a service's last lines, and both a
+ * tail and a follower read across a rotation (console.log.1 then
+ * console.log).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -131,6 +134,61 @@ test_tail(void **state)
 	unlink(path);
 }
 
+static void
+db_lines(const char *path, const char *mode, int from, int to)
+{
+	FILE *f = fopen(path, mode);
+
+	assert_non_null(f);
+	for (int i = from; i <= to; i++)
+		fprintf(f, ENC("ts=x lvl=info svc=init evt=output service=db "
+			       "stream=stdout line=\\\"line %d\\\"") "\n",
+			i);
+	fclose(f);
+}
+
+/* The host init renamed console.log to console.log.1 and went on in a
+ * fresh console.log: a follower and a tail see every line, in order. */
+static void
+test_rotation(void **state)
+{
+	char dir[] = "/tmp/cella-console-test.XXXXXX", path[64], old[80];
+	char *out = NULL;
+	size_t len = 0;
+	struct cella_console c;
+	FILE *mem;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/console.log", dir);
+	snprintf(old, sizeof(old), "%s.1", path);
+	db_lines(path, "w", 1, 2);
+	assert_int_equal(cella_console_open(&c, path, true), 0);
+	c.color = false;
+	mem = open_memstream(&out, &len);
+	cella_console_pump(&c, mem);
+	db_lines(path, "a", 3, 3); /* written just before the rotation */
+	assert_int_equal(rename(path, old), 0);
+	db_lines(path, "w", 4, 5);
+	cella_console_pump(&c, mem);
+	cella_console_pump(&c, mem);
+	cella_console_close(&c);
+	fclose(mem);
+	assert_string_equal(out, "db           | line 1\ndb           | line 2\n"
+				 "db           | line 3\ndb           | line 4\n"
+				 "db           | line 5\n");
+	free(out);
+	mem = open_memstream(&out, &len);
+	assert_int_equal(cella_console_tail(path, "db", 3, mem), 3);
+	fclose(mem);
+	assert_string_equal(out, "    db | line 3\n    db | line 4\n"
+				 "    db | line 5\n");
+	free(out);
+	unlink(old);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -139,6 +197,7 @@ main(void)
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_host),
 		cmocka_unit_test(test_tail),
+		cmocka_unit_test(test_rotation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,7 +9,9 @@
  *   NAME/state.json     this struct, written whole (temporary + rename)
  *   NAME/host.yaml      the host-side cella-init's config
  *   NAME/host.sock      its control socket
- *   NAME/console.log    its stderr: the enclave's console, the proxies
+ *   NAME/console.log    its log: the enclave's console, the proxies
+ *                       (console.log.1 the older half; each at most
+ *                       enclave.console_bytes)
  *   NAME/enclave/       read-only inside: cella.yaml (the effective
  *                       config), measurements.json, pcr0.manifest,
  *                       pcr1.manifest, ca/ (the enclave's sim CA)

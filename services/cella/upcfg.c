@@ -110,6 +110,9 @@ cella_upcfg_plan(const struct cella_conf *c, struct cella_up_plan *p,
 		return rv;
 	p->st.cid = (uint32_t)cella_conf_int(enc, "cid", 16);
 	p->st.debug = cella_conf_bool(enc, "debug", false);
+	p->console_bytes = (uint64_t)cella_conf_int(enc, "console_bytes",
+						    4 << 20);
+	p->project_rw = cella_conf_bool(enc, "project_writable", false);
 	p->shutdown_ms = cella_conf_int(get(root, "init"),
 					"shutdown_deadline_ms", 30000);
 	p->st.shutdown_ms = p->shutdown_ms;

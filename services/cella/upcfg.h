@@ -53,6 +53,8 @@ struct cella_up_plan {
 	size_t nbinds;
 	int ready_timeout_ms;
 	int64_t shutdown_ms; /* the enclave's init.shutdown_deadline_ms */
+	uint64_t console_bytes; /* enclave.console_bytes: console.log's cap */
+	bool project_rw;	/* enclave.project_writable */
 	bool process;
 };
 

@@ -33,20 +33,30 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * The host init logs to console.log itself, keeping it under
+ * enclave.console_bytes (the old half in console.log.1); its stderr
+ * points there from the start, so that even its first words land in it.
+ * It writes nothing to stdout.
+ */
 static _Noreturn void
 exec_host_init(const struct cella_up_plan *p, int logfd, int readyfd)
 {
-	char cfg[PATH_MAX + 16], vs[PATH_MAX + 8];
+	char cfg[PATH_MAX + 16], vs[PATH_MAX + 8], log[PATH_MAX + 16],
+		bytes[24];
 	char *argv[] = {(char *)p->init, "--config", cfg, "--ready-fd", "3",
-			NULL};
+			"--log-file", log, "--log-bytes", bytes, NULL};
 	sigset_t none;
-	int null = open("/dev/null", O_RDONLY);
+	int null = open("/dev/null", O_RDWR);
 
 	snprintf(cfg, sizeof(cfg), "%s/host.yaml", p->st.dir);
 	snprintf(vs, sizeof(vs), "%s/vsock", p->st.dir);
+	snprintf(log, sizeof(log), "%s/console.log", p->st.dir);
+	snprintf(bytes, sizeof(bytes), "%llu",
+		 (unsigned long long)p->console_bytes);
 	sigemptyset(&none);
 	if (setsid() < 0 || null < 0 || dup2(null, 0) < 0 ||
-	    dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 || dup2(readyfd, 3) < 0 ||
+	    dup2(null, 1) < 0 || dup2(logfd, 2) < 0 || dup2(readyfd, 3) < 0 ||
 	    sigprocmask(SIG_SETMASK, &none, NULL) < 0 ||
 	    setenv("CELLA_VSOCK_DIR", vs, 1) < 0 ||
 	    setenv("CELLA_VSOCK_CID", "3", 1) < 0)

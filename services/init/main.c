@@ -6,6 +6,7 @@
  * final sweep, power off or exit 0. As PID 1 it never exits on an error:
  * it logs and takes the shutdown path.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -22,8 +23,13 @@
 #include "services/init/control.h"
 #include "services/init/run.h"
 
+#define LOG_BYTES_DEFAULT (4u << 20)
+#define LOG_BYTES_MIN 4096u
+#define LOG_BYTES_MAX (1u << 30)
+
 struct init_opts {
-	const char *config, *control;
+	const char *config, *control, *log_file;
+	unsigned long log_bytes;
 	int ready_fd;
 	bool check, print;
 };
@@ -33,13 +39,35 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: cella-init --config FILE [--control URL] [--ready-fd N]\n"
+		"                  [--log-file PATH [--log-bytes N]]\n"
 		"                  [--check-config] [--print-config] [-v]\n\n"
 		"PID 1 for a cella enclave: boot duties, supervision of the\n"
 		"config's services, captured logs, the measured event log and\n"
 		"a control API (default %s).\n\n"
+		"  --log-file PATH  log there instead of stderr (the services'\n"
+		"                   echoed lines too); at --log-bytes (default\n"
+		"                   %u, %u..%u) it becomes PATH.1 and a fresh\n"
+		"                   PATH starts: the newest lines are kept\n\n"
 		"config keys (init: and services.<name>:):\n",
-		"ipc:///run/cella/init.sock");
+		"ipc:///run/cella/init.sock", LOG_BYTES_DEFAULT, LOG_BYTES_MIN,
+		LOG_BYTES_MAX);
 	cella_conf_print_docs(f, cella_cfg_schema);
+}
+
+static int
+parse_bytes(const char *arg, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' ||
+	    *out < LOG_BYTES_MIN || *out > LOG_BYTES_MAX) {
+		fprintf(stderr, "cella-init: --log-bytes %s: a size in bytes, "
+				"%u..%u\n", arg, LOG_BYTES_MIN, LOG_BYTES_MAX);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int
@@ -51,6 +79,8 @@ parse_flags(int argc, char **argv, struct init_opts *o)
 		{"ready-fd", required_argument, NULL, 'r'},
 		{"check-config", no_argument, NULL, 'n'},
 		{"print-config", no_argument, NULL, 'p'},
+		{"log-file", required_argument, NULL, 'l'},
+		{"log-bytes", required_argument, NULL, 'b'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -58,10 +88,16 @@ parse_flags(int argc, char **argv, struct init_opts *o)
 	int ch;
 
 	o->ready_fd = -1;
+	o->log_bytes = LOG_BYTES_DEFAULT;
 	while ((ch = getopt_long(argc, argv, "c:nvh", longs, NULL)) != -1) {
 		switch (ch) {
 		case 'c': o->config = optarg; break;
 		case 'C': o->control = optarg; break;
+		case 'l': o->log_file = optarg; break;
+		case 'b':
+			if (parse_bytes(optarg, &o->log_bytes) < 0)
+				return EX_USAGE;
+			break;
 		case 'n': o->check = true; break;
 		case 'p': o->print = true; break;
 		case 'v': cella_log_verbose(); break;
@@ -175,6 +211,12 @@ main(int argc, char **argv)
 	std_fds();
 	cella_log_init("init", CELLA_LOG_INFO);
 	rv = parse_flags(argc, argv, &o);
+	if (rv == 0 && o.log_file != NULL &&
+	    (rv = cella_log_open_file(o.log_file, o.log_bytes)) < 0) {
+		fprintf(stderr, "cella-init: --log-file %s: %s\n", o.log_file,
+			cella_strerror(rv));
+		rv = EX_CANTCREAT;
+	}
 	if (rv == 0 && init_conf_load(o.config, o.print ? stdout : NULL, &conf,
 				      &d) < 0) {
 		if (o.check || o.print)

@@ -107,9 +107,17 @@ up_procs() {
 	echo "$n"
 }
 
+# The console (both generations) for lib's sanitizer check.
+up_keep_console() {
+	local d=$U/state/$1
+	[ -f "$d/console.log" ] && cp "$d/console.log" "$T/$1.console.log"
+	[ -f "$d/console.log.1" ] && cp "$d/console.log.1" "$T/$1.console.1.log"
+	return 0
+}
+
 up_down() {
 	local name=$1 dir=$U/state/$1
-	[ -f "$dir/console.log" ] && cp "$dir/console.log" "$T/$name.console.log"
+	up_keep_console "$name"
 	expect_exit 0 cella down "$name"
 	expect_contains "$T/last.out" "${2:-enclave $name stopped}"
 	[ ! -e "$dir" ] || fail "$dir is still there after cella down"
@@ -122,8 +130,7 @@ up_down() {
 up_cleanup() {
 	local n
 	for n in "${UP_NAMES[@]}"; do
-		[ -f "$U/state/$n/console.log" ] &&
-			cp "$U/state/$n/console.log" "$T/$n.console.log"
+		up_keep_console "$n"
 		[ -d "$U/state/$n" ] && cella down "$n" >/dev/null 2>&1
 	done
 	rm -rf "$U"
