@@ -24,7 +24,10 @@
  *                listens on 127.0.0.1 (an ephemeral port) unless set
  *
  * The host side gets a configuration of its own for a host cella-init: the
- * launcher (cella-launch) and one cella-pf-proxy per `ports` entry.
+ * launcher (cella-launch: the project directory bound read-only unless
+ * enclave.project_writable, the state, the simulation root and the
+ * operator key hidden besides what the launcher always hides) and one
+ * cella-pf-proxy per `ports` entry.
  */
 #ifndef CELLA_CLI_UPCFG_H
 #define CELLA_CLI_UPCFG_H

@@ -272,12 +272,18 @@ test_host(void **state)
 			    "/bin/cella-launch");
 	assert_non_null(strstr(text, "\"--hide\", \"/state\""));
 	assert_non_null(strstr(text, "\"--hide\", \"/home/a/.config/cella/operator.pem\""));
-	assert_non_null(strstr(text, "\"--bind\", \"/app\""));
+	/* The project read-only, unless enclave.project_writable. */
+	assert_non_null(strstr(text, "\"--bind-ro\", \"/app\""));
+	assert_null(strstr(text, "\"--bind\", \"/app\""));
 	argv = cJSON_GetObjectItem(cJSON_GetObjectItem(svcs, "port-9443"),
 				   "command");
 	assert_string_equal(cJSON_GetArrayItem(argv, 2)->valuestring,
 			    "tcp://127.0.0.1:9443=vsock://16:443");
 	cJSON_Delete(h);
+	free(text);
+	p.project_rw = true;
+	assert_int_equal(cella_upcfg_host(&p, &text), 0);
+	assert_non_null(strstr(text, "\"--bind\", \"/app\""));
 	free(text);
 	cella_conf_free(c);
 }

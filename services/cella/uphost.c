@@ -25,16 +25,18 @@ under(const char *path, const char *dir)
 	       (path[n] == '/' || path[n] == '\0');
 }
 
-/* The sandbox shows /tmp, /run and the hidden directories empty: an
- * executable there needs its directory bound in, read-only. */
+/* The sandbox shows /tmp, /run and the hidden directories (the state,
+ * the simulation root, and always /home and /root) empty: an executable
+ * there needs its directory bound in, read-only. */
 static int
 keep_visible(struct cella_up_plan *p, const char *exe, struct cella_diag *d)
 {
 	char copy[PATH_MAX], dir[PATH_MAX];
 
 	if (p->process || under(exe, p->appdir) ||
-	    !(under(exe, "/tmp") || under(exe, "/run") ||
-	      under(exe, p->state_root) || under(exe, p->sim_dir)))
+	    !(under(exe, "/tmp") || under(exe, "/run") || under(exe, "/home") ||
+	      under(exe, "/root") || under(exe, p->state_root) ||
+	      under(exe, p->sim_dir)))
 		return 0;
 	/* dirname may write into its argument: never hand it dir itself. */
 	snprintf(copy, sizeof(copy), "%s", exe);
@@ -168,7 +170,8 @@ launcher(const struct cella_up_plan *p)
 		ok = add_args(argv, (const char *[]){"--no-namespaces", NULL});
 	else if (ok)
 		ok = add_args(argv, (const char *[]){
-			     "--mountpoint", mp, "--bind", p->appdir,
+			     "--mountpoint", mp,
+			     p->project_rw ? "--bind" : "--bind-ro", p->appdir,
 			     "--bind", vs, "--bind-ro", enc, "--hide",
 			     p->state_root, "--hide", p->sim_dir, "--hide",
 			     p->st.key, NULL});

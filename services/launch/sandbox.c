@@ -21,8 +21,10 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -169,28 +171,100 @@ mount_fresh(struct child *c)
 	mount_dev(c);
 }
 
-/* A directory becomes an empty tmpfs, a file an empty read-only one. */
+/* Never shown to an enclave: people's homes and the password hashes. */
+static const char *const default_hides[] = {
+	"/home", "/root", "/etc/shadow", "/etc/gshadow", "/etc/shadow-",
+	"/etc/gshadow-",
+};
+
+#define NDEFAULT_HIDES (sizeof(default_hides) / sizeof(default_hides[0]))
+#define HIDDEN_INODE ".cella-hidden" /* in the new root's /run, briefly */
+
+static size_t
+nhides(const struct child *c)
+{
+	return NDEFAULT_HIDES + c->o->nhide;
+}
+
+static const char *
+hide_at(const struct child *c, size_t i)
+{
+	return i < NDEFAULT_HIDES ? default_hides[i]
+				  : c->o->hide[i - NDEFAULT_HIDES];
+}
+
+/*
+ * What a hidden file becomes: a socket inode nobody listens on, which no
+ * one, root included, can open (ENXIO), where an empty file would read
+ * as if it were there. Made in the new root's fresh /run (by a relative
+ * name: sun_path is short) and unlinked once every hide holds it.
+ */
 static void
-mount_hides(struct child *c)
+hidden_inode(struct child *c, char *path, size_t len)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char run[PATH_MAX];
+	int fd;
+
+	in_root(c, "/run", run);
+	snprintf(path, len, "%s/" HIDDEN_INODE, run);
+	memcpy(sa.sun_path, HIDDEN_INODE, sizeof(HIDDEN_INODE));
+	if (chdir(run) < 0 ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		child_fail(c, "hidden inode", run);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(HIDDEN_INODE, 0) < 0)
+		child_fail(c, "hidden inode", path);
+	close(fd);
+}
+
+/* A directory becomes an empty tmpfs, a file the hidden inode. */
+static void
+hide_one(struct child *c, const char *what, const char *inode)
 {
 	char path[PATH_MAX];
 	struct stat st;
 
-	for (size_t i = 0; i < c->o->nhide; i++) {
-		if (stat(in_root(c, c->o->hide[i], path), &st) < 0)
-			continue; /* nothing there to hide */
-		if (S_ISDIR(st.st_mode)) {
-			if (mount("tmpfs", path, "tmpfs",
-				  MS_NOSUID | MS_NODEV | MS_NOEXEC,
-				  "mode=0755,size=64k") < 0)
-				child_fail(c, "hide", path);
-		} else if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0) {
+	if (lstat(in_root(c, what, path), &st) < 0 || S_ISLNK(st.st_mode))
+		return; /* nothing there (a link leads to what is hidden) */
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", path, "tmpfs",
+			  MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "mode=0755,size=64k") < 0)
 			child_fail(c, "hide", path);
-		} else {
-			set_attr(c, path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC,
-				 "hide");
-		}
+	} else if (mount(inode, path, NULL, MS_BIND, NULL) < 0) {
+		child_fail(c, "hide", path);
+	} else {
+		set_attr(c, path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC, "hide");
 	}
+}
+
+static void
+mount_hides(struct child *c)
+{
+	char inode[PATH_MAX + 32];
+
+	hidden_inode(c, inode, sizeof(inode));
+	for (size_t i = 0; i < nhides(c); i++)
+		hide_one(c, hide_at(c, i), inode);
+	if (unlink(inode) < 0)
+		child_fail(c, "unlink", inode);
+}
+
+/* Once the binds below them are in place, hidden directories are
+ * read-only too (each mount alone: the binds keep their own flags). */
+static void
+seal_hides(struct child *c)
+{
+	struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
+	char path[PATH_MAX];
+	struct stat st;
+
+	for (size_t i = 0; i < nhides(c); i++)
+		if (lstat(in_root(c, hide_at(c, i), path), &st) == 0 &&
+		    S_ISDIR(st.st_mode) &&
+		    mount_setattr(AT_FDCWD, path, 0, &a, sizeof(a)) < 0)
+			child_fail(c, "seal", path);
 }
 
 static void
@@ -227,6 +301,7 @@ build_root(struct child *c)
 	mount_hides(c);
 	mount_binds(c, o->ro, o->nro, true);
 	mount_binds(c, o->rw, o->nrw, false);
+	seal_hides(c);
 }
 
 static void

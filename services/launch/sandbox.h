@@ -4,9 +4,10 @@
  * user namespace when we are not root, or when root may not create the
  * others without one), on a root assembled from the host's: everything
  * read-only, nosuid and nodev, fresh /proc, /sys, /run, /tmp and /dev,
- * hidden directories (the host-side state, the simulation root's keys)
- * under empty tmpfs, and the given directories bound back in at their own
- * paths. Capabilities that could undo any of that (mount, module loading,
+ * hidden paths (always /home, /root and the shadow files; and the given
+ * ones: the host-side state, the simulation root's keys) as empty
+ * read-only tmpfs for a directory and an inode nobody can open for a
+ * file, and the given directories bound back in at their own paths. Capabilities that could undo any of that (mount, module loading,
  * raw I/O, ...) leave the bounding set before the exec. Without isolation
  * (the process backend) it is a plain fork and exec. Either way cella-init
  * gets only PATH, LANG, LC_ALL, TZ, CELLA_VSOCK_DIR, the sanitizers'
