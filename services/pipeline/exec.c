@@ -9,7 +9,12 @@
  * command is done when it was reaped and both pipes reached EOF, or
  * shortly after its exit when a background child still holds them. It
  * belongs to its connection: when that ends, its process group is killed.
- * A detached command has no pipes, belongs to no one and is only reaped.
+ * When it is done, whatever it left running is killed: its cgroup, where
+ * commands get one (cgroup.c), which catches children that called
+ * setsid(); and its process group in any case. Its exited leader is left
+ * unreaped (waitid WNOWAIT) until then, so that the group's id cannot be
+ * anyone else's when it is killed. A detached command has no pipes and
+ * no cgroup, belongs to no one, and is only reaped.
  */
 #include "services/pipeline/exec_int.h"
 
@@ -61,6 +66,29 @@ stream_close(struct pipe_stream *s)
 	s->reading = false;
 }
 
+/*
+ * Done: kill what it left running (not for a detached command), then reap
+ * its leader and let its cgroup go.
+ */
+static void
+end(struct pipe_exec *x)
+{
+	int st;
+
+	if (x->ended)
+		return;
+	x->ended = true;
+	if (!x->detached && !x->reaped)
+		(void)kill(-x->pid, SIGKILL);
+	if (x->cg)
+		pipe_cg_remove(x->svc->cg, x->id);
+	if (x->exited && !x->reaped) {
+		while (waitpid(x->pid, &st, 0) < 0 && errno == EINTR)
+			;
+		x->reaped = true;
+	}
+}
+
 /* Take x out of the table; its memory goes when its handles are closed. */
 static void
 release(struct pipe_exec *x)
@@ -68,6 +96,7 @@ release(struct pipe_exec *x)
 	if (x->released)
 		return;
 	x->released = true;
+	end(x);
 	LIST_REMOVE(x, link);
 	x->svc->nexecs--;
 	stream_close(&x->out);
@@ -81,8 +110,10 @@ release(struct pipe_exec *x)
 static void
 kill_group(struct pipe_exec *x, int sig)
 {
-	if (!x->exited || !x->out.eof || !x->err.eof)
+	if (!x->reaped)
 		(void)kill(-x->pid, sig);
+	if (x->cg)
+		pipe_cg_signal(x->svc->cg, x->id, sig);
 }
 
 /* --- output --- */
@@ -192,6 +223,8 @@ answer_read(struct pipe_exec *x)
 	}
 	j->rtype = CELLA_MSG_PIPE_READ_REPLY;
 	j->rbody = b;
+	if (done)
+		end(x); /* before the client hears it is done */
 	pipe_job_finish(j);
 	if (done)
 		release(x);
@@ -258,16 +291,30 @@ exited(struct pipe_exec *x, int status)
 	progress(x);
 }
 
+/* The wait status of an exit that waitid reported. */
+static int
+wait_status(const siginfo_t *si)
+{
+	if (si->si_code == CLD_EXITED)
+		return (si->si_status & 0xff) << 8;
+	return (si->si_status & 0x7f) | (si->si_code == CLD_DUMPED ? 0x80 : 0);
+}
+
 void
 pipe_exec_reap(struct pipe_svc *s)
 {
 	struct pipe_exec *x, *next;
-	int st;
+	siginfo_t si;
 
 	for (x = LIST_FIRST(&s->execs); x != NULL; x = next) {
 		next = LIST_NEXT(x, link);
-		if (!x->exited && waitpid(x->pid, &st, WNOHANG) == x->pid)
-			exited(x, st);
+		memset(&si, 0, sizeof(si));
+		/* Seen, not reaped: end() reaps it. */
+		if (!x->exited &&
+		    waitid(P_PID, (id_t)x->pid, &si,
+			   WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == x->pid)
+			exited(x, wait_status(&si));
 	}
 }
 
@@ -328,10 +375,11 @@ exec_new(struct pipe_svc *s, const struct pipe_job *j,
 	if (x == NULL)
 		return NULL;
 	x->svc = s;
-	x->id = pipe_svc_id(s);
+	x->id = j->xid;
 	x->owner = j->pipe;
 	x->pid = sp->pid;
 	x->detached = j->m.exec.detach;
+	x->cg = sp->cg;
 	timers[0] = &x->kill_timer;
 	timers[1] = &x->poll_timer;
 	timers[2] = &x->linger_timer;
@@ -360,7 +408,8 @@ spawn_work(uv_work_t *w)
 		j->err = cella_diag_set(&j->d, -ENOMEM, "out of memory");
 		return;
 	}
-	j->err = pipe_spawn(j->svc, &j->m.exec, j->operator, sp, &j->d);
+	j->err = pipe_spawn(j->svc, &j->m.exec, j->operator, j->xid, sp,
+			    &j->d);
 	if (j->err < 0)
 		free(sp);
 	else
@@ -458,6 +507,7 @@ start(struct pipe_job *j)
 		return;
 	}
 	s->nexecs++; /* reserved until spawn_done */
+	j->xid = pipe_svc_id(s);
 	j->work.data = j;
 	if (uv_queue_work(s->loop, &j->work, spawn_work, spawn_done) < 0) {
 		s->nexecs--;

@@ -37,6 +37,9 @@ struct pipe_exec {
 	uint32_t owner;
 	pid_t pid;
 	bool detached, orphan, exited, timed_out, released;
+	bool cg;     /* in a cgroup of its own (cgroup.c) */
+	bool reaped; /* until then, its exited leader holds the group id */
+	bool ended;  /* what it left behind was killed */
 	int status;
 	struct pipe_stream out, err;
 	struct pipe_stdin in;

@@ -61,12 +61,14 @@ int pipe_evlog_append(struct pipe_evlog *e, const char *type,
 
 struct pipe_exec;
 struct pipe_xfer;
+struct pipe_cgroups;
 
 struct pipe_svc {
 	uv_loop_t *loop;
 	const struct pipe_conf *conf;
 	struct cella_rpc_server *rpc;
 	struct pipe_evlog *evlog;
+	struct pipe_cgroups *cg; /* NULL: commands get no cgroup */
 	bool stopping;
 	uint64_t next_id;
 	/* hand-off from nng's threads, under mu */
@@ -104,6 +106,7 @@ struct pipe_job {
 	struct cella_diag d;
 	const void *op;	 /* files: its row in xfer.c's table */
 	void *xfer;	 /* files: the transfer it works on */
+	uint64_t xid;	 /* exec: the command's id, given before it runs */
 	/* what a work function hands back to the loop */
 	void *obj;
 	uint8_t *data;
@@ -157,16 +160,35 @@ void pipe_exec_stop(struct pipe_svc *s);
 struct pipe_spawned {
 	pid_t pid;
 	int in, out, err; /* parent ends, -1 when not piped */
+	bool cg;	  /* it runs in a cgroup of its own (cgroup.c) */
 };
 /*
  * Fork and exec m's command in a new session with its own process group,
  * appending the exec event to the log between fork and exec (the child
  * waits for it; if the append fails, the child is killed before it runs
- * anything). Blocking: a pool thread.
+ * anything). Where commands get cgroups (s->cg) and m is not detached,
+ * the child is moved into a new cgroup for command xid before it may run
+ * (out->cg). Blocking: a pool thread.
  */
 int pipe_spawn(struct pipe_svc *s, const struct pipe_msg_exec *m,
-	       const char *operator, struct pipe_spawned *out,
+	       const char *operator, uint64_t xid, struct pipe_spawned *out,
 	       struct cella_diag *d);
+
+/* --- a cgroup per command (cgroup.c) --- */
+
+/* Find the pipeline's own cgroup; s->cg stays NULL where none is usable. */
+int pipe_cg_start(struct pipe_svc *s);
+/* Create command id's cgroup; *procs its cgroup.procs. Any thread. */
+int pipe_cg_create(struct pipe_cgroups *g, uint64_t id, int *procs);
+/* Signal everything in id's cgroup (SIGKILL: all at once). Any thread. */
+void pipe_cg_signal(struct pipe_cgroups *g, uint64_t id, int sig);
+/* Remove id's cgroup right away (nothing ran in it). Any thread. */
+void pipe_cg_discard(struct pipe_cgroups *g, uint64_t id);
+/* Kill everything in it and remove it once empty. Loop thread. */
+void pipe_cg_remove(struct pipe_cgroups *g, uint64_t id);
+/* Stop (the timer closes when nothing waits); free after the loop. */
+void pipe_cg_stop(struct pipe_svc *s);
+void pipe_cg_fini(struct pipe_svc *s);
 
 /* --- files (files.c, walk.c) --- */
 

@@ -5,9 +5,10 @@
  * async-signal-safe calls. The child starts a new session (its own process
  * group, so the whole group can be killed), takes its pipes as 0, 1 and 2,
  * resets signal dispositions and mask, changes directory, and then waits
- * on a pipe for the parent's word before it execs: the parent first
- * appends the exec event (with the pid) to init's measured log, and kills
- * the child instead when that fails, so nothing runs unlogged. A failed
+ * on a pipe for the parent's word before it execs: the parent first moves
+ * it into the command's cgroup (cgroup.c) when there is one, appends the
+ * exec event (with the pid) to init's measured log, and kills the child
+ * instead when that fails, so nothing runs unlogged or uncontained. A failed
  * chdir or exec comes back over a close-on-exec pipe as (stage, errno).
  */
 #include "services/pipeline/pipe.h"
@@ -246,9 +247,42 @@ release(struct spawn_fds *f, const char *path, const char *workdir,
 			      cella_strerror(-rep[1]));
 }
 
+/* A cgroup for command xid (not for a detached one): its cgroup.procs,
+ * or -1 when it gets none. */
+static int
+make_cgroup(struct pipe_svc *s, const struct pipe_msg_exec *m, uint64_t xid)
+{
+	int procs = -1, rv;
+
+	if (s->cg == NULL || m->detach)
+		return -1;
+	if ((rv = pipe_cg_create(s->cg, xid, &procs)) < 0)
+		cella_log_warn("exec_cgroup_failed", "id=%llu err=%s",
+			       (unsigned long long)xid, cella_errname(rv));
+	return procs;
+}
+
+/* Move the child (waiting for its word, so nothing forked yet) into its
+ * cgroup; without it the command still runs, in its process group only. */
+static bool
+join_cgroup(int procs, pid_t pid)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+
+	if (procs < 0)
+		return false;
+	if (write(procs, buf, (size_t)n) == n)
+		return true;
+	cella_log_warn("exec_cgroup_failed", "pid=%d err=%s", (int)pid,
+		       cella_errname(-errno));
+	return false;
+}
+
 int
 pipe_spawn(struct pipe_svc *s, const struct pipe_msg_exec *m,
-	   const char *operator, struct pipe_spawned *out, struct cella_diag *d)
+	   const char *operator, uint64_t xid, struct pipe_spawned *out,
+	   struct cella_diag *d)
 {
 	const char *workdir = m->workdir ? m->workdir : "/";
 	const char *path = env_get(m->env, "PATH");
@@ -256,7 +290,8 @@ pipe_spawn(struct pipe_svc *s, const struct pipe_msg_exec *m,
 	char prog[PATH_MAX];
 	char **envp = NULL;
 	pid_t pid = -1;
-	int rv, st;
+	int rv, st, cg_procs = -1;
+	bool cg = false;
 
 	if (path == NULL && (path = getenv("PATH")) == NULL)
 		path = DEFAULT_PATH;
@@ -268,6 +303,7 @@ pipe_spawn(struct pipe_svc *s, const struct pipe_msg_exec *m,
 		cella_diag_set(d, rv, "cannot make pipes: %s", cella_strerror(rv));
 		goto out;
 	}
+	cg_procs = make_cgroup(s, m, xid);
 	if ((pid = fork()) < 0) {
 		rv = cella_diag_set(d, -errno, "cannot fork: %s",
 				    cella_strerror(-errno));
@@ -280,6 +316,7 @@ pipe_spawn(struct pipe_svc *s, const struct pipe_msg_exec *m,
 	close_fd(&f.err[1]);
 	close_fd(&f.go[0]);
 	close_fd(&f.rep[1]);
+	cg = join_cgroup(cg_procs, pid);
 	if ((rv = log_exec(s, m, operator, pid, d)) < 0 ||
 	    (rv = release(&f, prog, workdir, d)) < 0) {
 		kill(pid, SIGKILL);
@@ -287,9 +324,14 @@ pipe_spawn(struct pipe_svc *s, const struct pipe_msg_exec *m,
 			;
 		goto out;
 	}
-	*out = (struct pipe_spawned){pid, f.in[1], f.out[0], f.err[0]};
+	*out = (struct pipe_spawned){pid, f.in[1], f.out[0], f.err[0], cg};
 	f.in[1] = f.out[0] = f.err[0] = -1;
 out:
+	if (cg_procs >= 0) {
+		close(cg_procs);
+		if (rv < 0 || !cg) /* nothing runs in it */
+			pipe_cg_discard(s->cg, xid);
+	}
 	close_all(&f);
 	free(envp);
 	return rv;

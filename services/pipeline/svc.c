@@ -290,6 +290,10 @@ pipe_svc_start(struct pipe_svc *s, uv_loop_t *loop,
 	uv_signal_start(&s->sigchld, on_sigchld, SIGCHLD);
 	uv_signal_start(&s->sigterm, on_stop_signal, SIGTERM);
 	uv_signal_start(&s->sigint, on_stop_signal, SIGINT);
+	if ((rv = pipe_cg_start(s)) < 0) {
+		pipe_svc_stop(s);
+		return cella_diag_set(d, rv, "out of memory");
+	}
 	rv = cella_rpc_server_new(conf->listen, conf->workers, handler, s,
 				  &s->rpc, d);
 	if (rv < 0) {
@@ -317,6 +321,7 @@ pipe_svc_stop(struct pipe_svc *s)
 	}
 	pipe_exec_stop(s);
 	pipe_files_stop(s);
+	pipe_cg_stop(s);
 	/* Commands' handles close themselves; these are ours. */
 	uv_close((uv_handle_t *)&s->async, NULL);
 	uv_close((uv_handle_t *)&s->sigchld, NULL);
@@ -328,6 +333,7 @@ void
 pipe_svc_fini(struct pipe_svc *s)
 {
 	pipe_evlog_free(s->evlog);
+	pipe_cg_fini(s);
 	free(s->closed);
 	pthread_mutex_destroy(&s->mu);
 }
