@@ -2,9 +2,12 @@
  * cgroup: one cgroup v2 leaf per service under init.cgroup, when that
  * directory lies in a cgroup2 file system (otherwise services still get
  * their own process group, and nothing here is used). A leaf catches what
- * a process group cannot: descendants that called setsid(). No controllers
+ * a process group cannot: descendants that called setsid(). A service may
+ * make cgroups below its leaf (cella-pipeline: one per command); killing
+ * the leaf kills them too, and they are removed with it. No controllers
  * are enabled; limits are not this module's business.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -142,4 +145,29 @@ init_cgroup_empty(struct init_run *r)
 		return true;
 	pop = strstr(buf, "populated ");
 	return pop == NULL || pop[10] == '0';
+}
+
+/* rmdir path after the cgroups below it, depth first (a few levels). */
+static void
+remove_tree(const char *path, int depth)
+{
+	char sub[PATH_MAX];
+	struct dirent *e;
+	DIR *dir;
+
+	if (depth > 0 && (dir = opendir(path)) != NULL) {
+		while ((e = readdir(dir)) != NULL)
+			if (e->d_type == DT_DIR && e->d_name[0] != '.' &&
+			    snprintf(sub, sizeof(sub), "%s/%s", path,
+				     e->d_name) < (int)sizeof(sub))
+				remove_tree(sub, depth - 1);
+		closedir(dir);
+	}
+	(void)rmdir(path); /* fails while anything is left */
+}
+
+void
+init_cgroup_remove(const char *path)
+{
+	remove_tree(path, 4);
 }

@@ -182,7 +182,7 @@ init_ctx_fini(struct init_ctx *ctx)
 			close(r->cg_dir);
 			if (snprintf(path, sizeof(path), "%s/%s", ctx->conf->cgroup,
 				     r->conf->name) < (int)sizeof(path))
-				(void)rmdir(path); /* fails while anything is left */
+				init_cgroup_remove(path);
 		}
 	}
 	free(ctx->runs);

@@ -153,5 +153,7 @@ int init_cgroup_setup(struct init_ctx *ctx, struct cella_diag *d);
 int init_cgroup_leaf(struct init_run *r);
 void init_cgroup_signal(struct init_run *r, int sig);
 bool init_cgroup_empty(struct init_run *r);
+/* Remove a leaf and the empty cgroups below it (a pipeline's commands'). */
+void init_cgroup_remove(const char *path);
 
 #endif
