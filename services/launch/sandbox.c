@@ -218,15 +218,30 @@ hidden_inode(struct child *c, char *path, size_t len)
 	close(fd);
 }
 
+/*
+ * Where hide i is in the new root: the host's path with its links
+ * resolved (/home may lead to /var/home), which the new root has at the
+ * same place. False when there is nothing to hide.
+ */
+static bool
+hide_path(struct child *c, size_t i, char *path, struct stat *st)
+{
+	char real[PATH_MAX];
+
+	if (realpath(hide_at(c, i), real) == NULL)
+		return false;
+	return lstat(in_root(c, real, path), st) == 0;
+}
+
 /* A directory becomes an empty tmpfs, a file the hidden inode. */
 static void
-hide_one(struct child *c, const char *what, const char *inode)
+hide_one(struct child *c, size_t i, const char *inode)
 {
 	char path[PATH_MAX];
 	struct stat st;
 
-	if (lstat(in_root(c, what, path), &st) < 0 || S_ISLNK(st.st_mode))
-		return; /* nothing there (a link leads to what is hidden) */
+	if (!hide_path(c, i, path, &st))
+		return;
 	if (S_ISDIR(st.st_mode)) {
 		if (mount("tmpfs", path, "tmpfs",
 			  MS_NOSUID | MS_NODEV | MS_NOEXEC,
@@ -246,7 +261,7 @@ mount_hides(struct child *c)
 
 	hidden_inode(c, inode, sizeof(inode));
 	for (size_t i = 0; i < nhides(c); i++)
-		hide_one(c, hide_at(c, i), inode);
+		hide_one(c, i, inode);
 	if (unlink(inode) < 0)
 		child_fail(c, "unlink", inode);
 }
@@ -261,8 +276,7 @@ seal_hides(struct child *c)
 	struct stat st;
 
 	for (size_t i = 0; i < nhides(c); i++)
-		if (lstat(in_root(c, hide_at(c, i), path), &st) == 0 &&
-		    S_ISDIR(st.st_mode) &&
+		if (hide_path(c, i, path, &st) && S_ISDIR(st.st_mode) &&
 		    mount_setattr(AT_FDCWD, path, 0, &a, sizeof(a)) < 0)
 			child_fail(c, "seal", path);
 }
