@@ -104,4 +104,14 @@ for i in $(seq 1 40); do
 	kept=$((kept + 1))
 done
 expect_eq "$kept" 16 "streaming follows"
+
+# One connection, 6 follows at once (each waiting 2 s for a line): 4 wait.
+# [1, INIT_LOGS_FOLLOW, 1, {"service": "worker", "timeout_ms": 2000}]
+echo "840119010801a2677365727669636566776f726b65726a74696d656f75745f6d731907d0" \
+	>"$T/follow.hex"
+expect_exit 0 "$B/tests/tools/ctlsend" "ipc://$T/init.sock" --hex --parallel \
+	--timeout 10000 $(for _ in 1 2 3 4 5 6; do echo "$T/follow.hex"; done)
+expect_eq "$(grep -c '^type=0x0109$' "$T/last.out")" 4 "follows answered on one connection"
+expect_eq "$(grep -cF 'error=EBUSY this connection follows 4 logs already (the limit)' \
+	"$T/last.out")" 2 "follows refused on one connection"
 echo "ok"

@@ -11,10 +11,13 @@
  * In fuzz mode a message left unanswered within --timeout is legitimate
  * (a mutation may ask to wait for an hour): it is printed as "no-reply",
  * the socket is dialed again, and the exit status is that of one final
- * INIT_LIST request, which must be answered.
+ * INIT_LIST request, which must be answered. With --parallel every FILE
+ * is sent at once, each on a context of its own over one connection (what
+ * a client holding several requests open does), and the replies are
+ * printed in the order of the files.
  *
  *   ctlsend URL [--hex] [--timeout MS] [--fuzz N] [--seed S]
- *           [--skip-type T] FILE...
+ *           [--skip-type T] [--parallel] FILE...
  */
 #include <errno.h>
 #include <stdio.h>
@@ -96,11 +99,65 @@ skipped(const struct input *in, uint32_t type)
 	return same;
 }
 
-static int
-exchange(nng_socket s, const uint8_t *p, size_t n)
+static void
+print_reply(const void *reply, size_t rn)
 {
 	struct cella_diag d = {{0}};
 	struct cella_env env;
+	int rv = cella_env_parse(reply, rn, &env, &d);
+
+	if (rv < 0)
+		printf("bad-reply %s\n", d.msg);
+	else if (cella_env_error(&env, &d) < 0)
+		printf("error=%s %s\n", cella_errname(cella_env_error(&env, NULL)), d.msg);
+	else
+		printf("type=0x%04x\n", env.type);
+	if (rv == 0)
+		cella_env_fini(&env);
+}
+
+/* Every message at once, each on its own context; then every reply. */
+static int
+parallel(nng_socket s, const struct input *in, int nin, int timeout)
+{
+	nng_ctx ctx[256];
+	nng_aio *aio[256];
+	nng_msg *m;
+	int fails = 0;
+
+	for (int i = 0; i < nin; i++) {
+		if (nng_ctx_open(&ctx[i], s) != 0 ||
+		    nng_aio_alloc(&aio[i], NULL, NULL) != 0 ||
+		    nng_msg_alloc(&m, in[i].n) != 0)
+			return 1;
+		memcpy(nng_msg_body(m), in[i].p, in[i].n);
+		nng_aio_set_timeout(aio[i], timeout);
+		nng_aio_set_msg(aio[i], m);
+		nng_ctx_send(ctx[i], aio[i]);
+		nng_aio_wait(aio[i]);
+		if (nng_aio_result(aio[i]) != 0)
+			return 1;
+		nng_ctx_recv(ctx[i], aio[i]);
+	}
+	for (int i = 0; i < nin; i++) {
+		nng_aio_wait(aio[i]);
+		if (nng_aio_result(aio[i]) != 0) {
+			printf("no-reply %s\n", nng_strerror(nng_aio_result(aio[i])));
+			fails++;
+		} else {
+			m = nng_aio_get_msg(aio[i]);
+			print_reply(nng_msg_body(m), nng_msg_len(m));
+			nng_msg_free(m);
+		}
+		nng_aio_free(aio[i]);
+		nng_ctx_close(ctx[i]);
+	}
+	return fails;
+}
+
+static int
+exchange(nng_socket s, const uint8_t *p, size_t n)
+{
 	void *reply = NULL;
 	size_t rn = 0;
 	int rv;
@@ -110,15 +167,7 @@ exchange(nng_socket s, const uint8_t *p, size_t n)
 		printf("no-reply %s\n", nng_strerror(rv));
 		return 1;
 	}
-	rv = cella_env_parse(reply, rn, &env, &d);
-	if (rv < 0)
-		printf("bad-reply %s\n", d.msg);
-	else if (cella_env_error(&env, &d) < 0)
-		printf("error=%s %s\n", cella_errname(cella_env_error(&env, NULL)), d.msg);
-	else
-		printf("type=0x%04x\n", env.type);
-	if (rv == 0)
-		cella_env_fini(&env);
+	print_reply(reply, rn);
 	nng_free(reply, rn);
 	return 0;
 }
@@ -154,12 +203,14 @@ main(int argc, char **argv)
 	int nin = 0, timeout = 5000, fails = 0;
 	long fuzz = 0, skip = -1;
 	unsigned seed = 1;
-	bool hex = false;
+	bool hex = false, par = false;
 	nng_socket s;
 
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--hex") == 0)
 			hex = true;
+		else if (strcmp(argv[i], "--parallel") == 0)
+			par = true;
 		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
 			timeout = (int)arg_long(argv[++i], 10, 1, INT_MAX);
 		else if (strcmp(argv[i], "--fuzz") == 0 && i + 1 < argc)
@@ -177,6 +228,14 @@ main(int argc, char **argv)
 		return 64;
 	if (open_dial(&s, argv[1], timeout) != 0)
 		return 1;
+	if (par) {
+		fails = parallel(s, in, nin, timeout);
+		nng_close(s);
+		cella_nng_shutdown();
+		for (int i = 0; i < nin; i++)
+			free(in[i].p);
+		return fails ? 1 : 0;
+	}
 	tmp.p = malloc(MSG_MAX + 1);
 	for (long k = 0; tmp.p != NULL && k < (fuzz ? fuzz : nin); k++) {
 		if (!fuzz) {
