@@ -31,7 +31,7 @@
 #include "common/tls.h"
 #include "tests/lib/argnum.h"
 
-static void
+static void __attribute__((noreturn))
 die(const char *what, const char *why)
 {
 	fprintf(stderr, "atlsmitm: %s: %s\n", what, why);
@@ -158,7 +158,7 @@ main(int argc, char **argv)
 	struct cella_addr a;
 	struct cella_diag d;
 	SSL_CTX *ctx;
-	int lfd, ready = -1;
+	int lfd = -1, ready = -1;
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_term);
