@@ -70,6 +70,27 @@ static const struct cella_conf_key ready_keys[] = {
 	{0},
 };
 
+int
+cella_cfg_check_env_name(const char *name, struct cella_diag *d)
+{
+	size_t n = strlen(name);
+	bool ok = n > 0 && n <= CELLA_CFG_ENV_NAME_MAX &&
+		  !(name[0] >= '0' && name[0] <= '9');
+
+	for (size_t i = 0; ok && i < n; i++) {
+		char ch = name[i];
+
+		ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		     (ch >= '0' && ch <= '9') || ch == '_';
+	}
+	if (ok)
+		return 0;
+	return cella_diag_set(d, -EINVAL,
+			      "not an environment variable name: 1..%d of "
+			      "[A-Za-z0-9_], not starting with a digit",
+			      CELLA_CFG_ENV_NAME_MAX);
+}
+
 static const struct cella_conf_key env_item[] = {
 	{.key = "<var>", .type = CELLA_CONF_STRING, .max = 65536,
 	 .desc = "a variable's value"},
@@ -80,7 +101,9 @@ const struct cella_conf_key cella_cfg_service_keys[] = {
 	{.key = "command", .type = CELLA_CONF_ARGV, .required = true, .min = 1,
 	 .max = 256, .desc = "program and arguments (PATH is searched)"},
 	{.key = "env", .type = CELLA_CONF_MAP, .def = "{}", .sub = env_item,
-	 .max = 256, .desc = "variables added to init's environment"},
+	 .max = 256, .check_key = cella_cfg_check_env_name,
+	 .desc = "variables added to init's environment (names: "
+		 "[A-Za-z_][A-Za-z0-9_]*)"},
 	{.key = "workdir", .type = CELLA_CONF_STRING, .def = "/", .min = 1,
 	 .max = 4096, .desc = "working directory"},
 	{.key = "user", .type = CELLA_CONF_STRING, .min = 1, .max = 64,

@@ -71,6 +71,15 @@ int cella_cfg_check_tcp_literal(const cJSON *v, struct cella_diag *d);
 int cella_cfg_check_name(const char *name);
 
 /*
+ * An environment variable's name as POSIX's portable set has it (what a
+ * shell, env(1) and every libc take): [A-Za-z_][A-Za-z0-9_]*, at most
+ * CELLA_CFG_ENV_NAME_MAX bytes. 0, or -EINVAL with d saying the rule (the
+ * check_key of services.<name>.env).
+ */
+#define CELLA_CFG_ENV_NAME_MAX 255
+int cella_cfg_check_env_name(const char *name, struct cella_diag *d);
+
+/*
  * Add the rows of tab that apply to c (before validation). -EINVAL with d
  * when `services` is there but not a mapping, -ENOMEM.
  */

@@ -94,6 +94,10 @@ enum cella_conf_type {
  * got its defaults (an ARGV is a list by then), for semantic validation (an
  * address that must parse, say); it returns 0 or -errno and writes its
  * reason to d, which the error message then carries after file:line: path.
+ * check_key, on a MAP's row, judges each user-chosen key (NUL-terminated)
+ * the same way, before its value; the error names the key's own line and
+ * path. Without it any key is accepted, and the printer still writes any
+ * key so that it reads back.
  */
 struct cella_conf_key {
 	const char *key;
@@ -104,6 +108,7 @@ struct cella_conf_key {
 	const struct cella_conf_key *sub;
 	bool required;
 	int (*check)(const cJSON *value, struct cella_diag *d);
+	int (*check_key)(const char *key, struct cella_diag *d);
 	const char *desc;
 };
 

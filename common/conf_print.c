@@ -15,6 +15,9 @@
 
 #define DOC_PATH_MAX 256
 #define DOC_ATTRS_MAX 320
+/* A simple key ends within 1024 characters of its start (YAML 1.2, and
+ * libyaml enforces it); bytes are never fewer than characters. */
+#define KEY_SIMPLE_MAX 1000
 
 struct printer {
 	FILE *f;
@@ -106,7 +109,16 @@ printable(uint32_t cp)
 	       (cp >= 0x10000 && cp <= 0x10ffff);
 }
 
-static void
+/* n bytes of p to f; f NULL only counts them. */
+static size_t
+emit(FILE *f, const char *p, size_t n)
+{
+	if (f != NULL)
+		fwrite(p, 1, n, f);
+	return n;
+}
+
+static size_t
 print_escape(FILE *f, uint32_t cp)
 {
 	static const struct {
@@ -115,46 +127,46 @@ print_escape(FILE *f, uint32_t cp)
 	} named[] = {{'"', "\\\""}, {'\\', "\\\\"}, {'\n', "\\n"},
 		     {'\t', "\\t"},  {'\r', "\\r"},  {0x85, "\\N"},
 		     {0x2028, "\\L"}, {0x2029, "\\P"}};
+	char buf[12];
+	int n;
 
 	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
-		if (named[i].cp == cp) {
-			fputs(named[i].esc, f);
-			return;
-		}
+		if (named[i].cp == cp)
+			return emit(f, named[i].esc, strlen(named[i].esc));
 	if (cp <= 0xff)
-		fprintf(f, "\\x%02X", cp);
+		n = snprintf(buf, sizeof(buf), "\\x%02X", cp);
 	else if (cp <= 0xffff)
-		fprintf(f, "\\u%04X", cp);
+		n = snprintf(buf, sizeof(buf), "\\u%04X", cp);
 	else
-		fprintf(f, "\\U%08X", cp);
+		n = snprintf(buf, sizeof(buf), "\\U%08X", cp);
+	return emit(f, buf, (size_t)n);
 }
 
-static void
+/* s as YAML, plain or double-quoted; the bytes written (f NULL: counted). */
+static size_t
 print_string(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	size_t n, out;
 	uint32_t cp;
-	size_t n;
 
-	if (plain_ok(s)) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
+	if (plain_ok(s))
+		return emit(f, s, strlen(s));
+	out = emit(f, "\"", 1);
 	while (*p != '\0') {
 		n = utf8_decode(p, &cp);
 		if (n == 0) {
 			/* Not from a loaded tree: the byte is all there is. */
-			print_escape(f, *p);
+			out += print_escape(f, *p);
 			n = 1;
 		} else if (cp != '"' && cp != '\\' && printable(cp)) {
-			fwrite(p, 1, n, f);
+			out += emit(f, (const char *)p, n);
 		} else {
-			print_escape(f, cp);
+			out += print_escape(f, cp);
 		}
 		p += n;
 	}
-	fputc('"', f);
+	return out + emit(f, "\"", 1);
 }
 
 const char *
@@ -290,6 +302,24 @@ print_value(const struct printer *p, const cJSON *n,
 	}
 }
 
+/*
+ * "key:", or for a key YAML cannot take as a simple key (longer than 1024
+ * characters as written, quotes and escapes included) the explicit form
+ * "? key" then ":" on a line of its own, which has no length limit.
+ */
+static void
+print_key(const struct printer *p, const char *key, int indent)
+{
+	if (print_string(NULL, key) <= KEY_SIMPLE_MAX) {
+		print_string(p->f, key);
+	} else {
+		fputs("? ", p->f);
+		print_string(p->f, key);
+		fprintf(p->f, "\n%*s", indent, "");
+	}
+	fputc(':', p->f);
+}
+
 static void
 print_block(const struct printer *p, const cJSON *n,
 	    const struct cella_conf_key *row, int indent, bool inline_first)
@@ -308,8 +338,7 @@ print_block(const struct printer *p, const cJSON *n,
 			fputc('-', p->f);
 			print_value(p, item, r, indent, true);
 		} else {
-			print_string(p->f, item->string);
-			fputc(':', p->f);
+			print_key(p, item->string, indent);
 			print_value(p, item, r, indent, false);
 		}
 	}

@@ -1,7 +1,7 @@
 /*
  * conf_print_test: the effective configuration as YAML (exact text, strings
- * that need quoting, and the round trip back to the same tree) and the key
- * docs.
+ * that need quoting, keys too long to be simple keys, and the round trip
+ * back to the same tree) and the key docs.
  */
 #include "common/conf_testlib.h"
 
@@ -154,6 +154,54 @@ test_print_generic(void **state)
 	cella_conf_free(c);
 }
 
+/*
+ * Keys YAML cannot read as simple keys (over 1024 characters as printed:
+ * 600 '"' escape to 1202) are printed as explicit keys, at every depth
+ * and before every kind of value, and read back the same.
+ */
+static const struct cella_conf_key long_any[] = {
+	{.key = "v", .type = CELLA_CONF_STRLIST},
+	{0},
+};
+
+static const struct cella_conf_key long_map[] = {
+	{.key = "x", .type = CELLA_CONF_MAP, .sub = long_any},
+	{0},
+};
+
+static const struct cella_conf_key deep[] = {
+	{.key = "m", .type = CELLA_CONF_MAP, .sub = long_map},
+	{0},
+};
+
+static void
+test_print_long_keys(void **state)
+{
+	char *yaml = malloc(8192), *text, q[601], a[1100];
+	struct cella_conf *c;
+	struct cella_diag d = {""};
+
+	(void)state;
+	memset(q, '"', 600);
+	q[600] = '\0';
+	memset(a, 'a', 1099);
+	a[1099] = '\0';
+	snprintf(yaml, 8192,
+		 "m:\n  '%s':\n    '%s': [x, y]\n    short: []\n"
+		 "  ? %s\n  :\n    k: [z]\n", q, q, a);
+	c = load(yaml);
+	assert_int_equal(cella_conf_validate(c, "", deep, &d), 0);
+	text = print_to_string(c, deep);
+	roundtrip(c, deep, text);
+	assert_non_null(strstr(text, "\n  ? \"\\\"\\\""));
+	assert_non_null(strstr(text, "\n    ? \"\\\"\\\""));
+	assert_non_null(strstr(text, "\n  ? aaaa"));
+	assert_non_null(strstr(text, "\n    short: []\n"));
+	free(text);
+	cella_conf_free(c);
+	free(yaml);
+}
+
 /* Column widths aside: runs of blanks read as one. */
 static char *
 squeeze(const char *s)
@@ -219,6 +267,7 @@ main(void)
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_print_strings),
 		cmocka_unit_test(test_print_generic),
+		cmocka_unit_test(test_print_long_keys),
 		cmocka_unit_test(test_docs),
 	};
 

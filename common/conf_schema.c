@@ -335,6 +335,19 @@ check_list(struct conf_vctx *v, const struct cella_conf_key *k, cJSON *n)
 	return 0;
 }
 
+/* A MAP's key, judged by its row's check_key; n is the entry. */
+static int
+run_check_key(struct conf_vctx *v, const struct cella_conf_key *k,
+	      const cJSON *n)
+{
+	struct cella_diag cd = {.msg = ""};
+	int rv = k->check_key(n->string, &cd);
+
+	if (rv >= 0)
+		return 0;
+	return verr_code(v, rv, n, "%s", cd.msg[0] ? cd.msg : "invalid key");
+}
+
 static int
 check_map(struct conf_vctx *v, const struct cella_conf_key *k, cJSON *n)
 {
@@ -349,7 +362,9 @@ check_map(struct conf_vctx *v, const struct cella_conf_key *k, cJSON *n)
 	for (it = n->child; it != NULL; it = next) {
 		next = it->next;
 		old = conf_path_push(v, it->string, 0);
-		rv = check_node(v, &k->sub[0], n, it);
+		rv = k->check_key != NULL ? run_check_key(v, k, it) : 0;
+		if (rv == 0)
+			rv = check_node(v, &k->sub[0], n, it);
 		path_pop(v, old);
 		if (rv < 0)
 			return rv;

@@ -1,14 +1,18 @@
 /*
  * fuzz/conf: the config loader on arbitrary bytes, then validation against a
- * small schema using every key type, then printing. When validation passes,
- * the printed YAML must load and validate back to the same tree: a printer
- * that quotes wrongly is caught here, not by a user.
+ * small schema using every key type, and against cella.yaml's own schema
+ * (what `cella config` and `cella up` validate with), then printing. When
+ * validation passes, the printed YAML must load and validate back to the
+ * same tree, or the target aborts: a printer that quotes wrongly, or a
+ * schema that lets through what the printer cannot write, is caught here,
+ * not by a user whose `cella up` cannot read its own generated file.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cellacfg.h"
 #include "common/conf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -59,21 +63,21 @@ static const struct cella_conf_key schema[] = {
 };
 
 static void
-roundtrip(const struct cella_conf *c)
+roundtrip(const struct cella_conf *c, const struct cella_conf_key *sch)
 {
 	struct cella_conf *c2 = NULL;
-	struct cella_diag d;
+	struct cella_diag d = {""};
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
 	if (f == NULL)
 		return;
-	cella_conf_print(f, c, schema);
+	cella_conf_print(f, c, sch);
 	fclose(f);
 	if (len <= CELLA_CONF_FILE_MAX) {
 		if (cella_conf_load_mem("printed", text, len, &c2, &d) != 0 ||
-		    cella_conf_validate(c2, "", schema, &d) != 0 ||
+		    cella_conf_validate(c2, "", sch, &d) != 0 ||
 		    !cJSON_Compare(cella_conf_root(c), cella_conf_root(c2),
 				   1)) {
 			fprintf(stderr, "round trip failed: %s\n%s\n", d.msg,
@@ -85,22 +89,32 @@ roundtrip(const struct cella_conf *c)
 	free(text);
 }
 
+/* Load data, validate with sch: a round trip when it passes, else print. */
+static void
+check(const uint8_t *data, size_t size, const struct cella_conf_key *sch,
+      FILE *devnull)
+{
+	struct cella_conf *c = NULL;
+	struct cella_diag d;
+
+	if (cella_conf_load_mem("fuzz.yaml", (const char *)data, size, &c,
+				&d) != 0)
+		return;
+	if (cella_conf_validate(c, "", sch, &d) == 0)
+		roundtrip(c, sch);
+	else
+		cella_conf_print(devnull, c, sch);
+	cella_conf_free(c);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static FILE *devnull;
-	struct cella_conf *c = NULL;
-	struct cella_diag d;
 
 	if (devnull == NULL && (devnull = fopen("/dev/null", "w")) == NULL)
 		abort();
-	if (cella_conf_load_mem("fuzz.yaml", (const char *)data, size, &c,
-				&d) != 0)
-		return 0;
-	if (cella_conf_validate(c, "", schema, &d) == 0)
-		roundtrip(c);
-	else
-		cella_conf_print(devnull, c, schema);
-	cella_conf_free(c);
+	check(data, size, schema, devnull);
+	check(data, size, cella_cfg_schema, devnull);
 	return 0;
 }
