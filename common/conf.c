@@ -8,7 +8,6 @@
 #include "common/conf.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 
 #include "common/buf.h"
 #include "common/conf_int.h"
+#include "common/file.h"
 
 #define READ_CHUNK 65536
 
@@ -198,7 +198,8 @@ fail:
 	return rv;
 }
 
-/* Read at most CELLA_CONF_FILE_MAX bytes; st_size is not trusted (pipes). */
+/* Read at most CELLA_CONF_FILE_MAX bytes; st_size is not trusted (a file
+ * can grow while it is read). */
 static int
 read_capped(int fd, struct cella_buf *b)
 {
@@ -227,15 +228,13 @@ cella_conf_load_file(const char *path, struct cella_conf **out,
 		     struct cella_diag *d)
 {
 	struct cella_buf b;
-	int fd, rv;
+	int fd = -1, rv;
 
 	/* One byte of slack over the cap tells "exactly at" from "over". */
 	cella_buf_init(&b, (size_t)CELLA_CONF_FILE_MAX + 1);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rv = -errno;
-		cella_diag_set(d, rv, "%s: cannot open: %s", path,
-			       cella_strerror(rv));
+	/* A FIFO would block here forever, a device be read without end. */
+	if ((fd = cella_file_open_regular(path, d)) < 0) {
+		rv = fd;
 		goto done;
 	}
 	rv = read_capped(fd, &b);

@@ -44,7 +44,9 @@ struct cella_conf;
  * caller's (cella_conf_free); on error nothing is allocated and d says
  * file:line and what was wrong. Errors: -EINVAL for anything about the
  * content (syntax, invalid UTF-8, refused features, depth and node caps),
- * -EFBIG over CELLA_CONF_FILE_MAX, -errno from open/read, -ENOMEM.
+ * -EFBIG over CELLA_CONF_FILE_MAX, -errno from open/read, -ENOMEM; a path
+ * that is not a regular file is refused without blocking (a FIFO) with
+ * -EISDIR or -ENODEV (file.h).
  */
 int cella_conf_load_file(const char *path, struct cella_conf **out,
 			 struct cella_diag *d);

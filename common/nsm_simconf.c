@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/file.h"
 #include "common/log.h"
 
 #define CONF_FILE_MAX (64 * 1024)
@@ -81,17 +82,20 @@ slurp(const char *path, bool secret, char **out, size_t *len,
 	struct stat st;
 	char *buf = NULL;
 	ssize_t n = 0;
-	int fd, rc = 0;
+	int fd = -1, rc = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
+	if ((fd = cella_file_open_regular(path, d)) < 0) {
+		rc = fd;
+		goto out;
+	}
+	if (fstat(fd, &st) < 0) {
 		rc = -errno;
 		cella_diag_set(d, rc, "%s: %s", path, cella_strerror(rc));
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size > CONF_FILE_MAX) {
-		rc = cella_diag_set(d, -EMSGSIZE, "%s: not a regular file of "
-				    "at most %d bytes", path, CONF_FILE_MAX);
+	if (st.st_size > CONF_FILE_MAX) {
+		rc = cella_diag_set(d, -EMSGSIZE, "%s: larger than %d bytes",
+				    path, CONF_FILE_MAX);
 		goto out;
 	}
 	if (secret && (st.st_mode & 077))

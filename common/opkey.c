@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file.h"
 #include "common/tls.h"
 
 static int
@@ -112,15 +113,24 @@ int
 cella_opkey_load(const char *path, EVP_PKEY **key, X509 **cert,
 		 struct cella_diag *d)
 {
-	FILE *f = fopen(path, "r");
+	struct cella_diag od;
 	EVP_PKEY *k = NULL;
 	X509 *c = NULL;
 	struct stat st;
+	int fd = cella_file_open_regular(path, &od);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 
+	if (fd >= 0 && f == NULL)
+		close(fd);
+	if (fd == -ENOENT)
+		return cella_diag_set(d, fd, "operator key %s: %s (create one "
+					     "with cella keygen)",
+				      path, cella_strerror(fd));
+	if (fd < 0)
+		return cella_diag_set(d, fd, "operator key %s", od.msg);
 	if (f == NULL)
-		return cella_diag_set(d, -errno, "operator key %s: %s "
-						 "(create one with cella keygen)",
-				      path, strerror(errno));
+		return cella_diag_set(d, -ENOMEM, "operator key %s: out of "
+						  "memory", path);
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0) {
 		fclose(f);
 		return cella_diag_set(d, -EPERM,

@@ -226,7 +226,9 @@ out:
 static int
 read_small(const char *path, char **out)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rv = 0;
+	/* Non-blocking: a FIFO put in its place must not hang every verb. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int rv = 0;
 	struct stat st;
 	char *buf = NULL;
 	ssize_t n;

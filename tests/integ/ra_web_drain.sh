@@ -29,12 +29,14 @@ expect_contains "$T/last.out" "https.client_ca"
 expect_exit 78 "$RA" --provider sim --listen tcp://127.0.0.1:0 \
 	--ra-socket "ipc://$T/f.sock"
 expect_contains "$T/last.err" "provider sim needs attestation.sim.ca"
-expect_exit 78 "$RA" --config <(printf 'attestation: {device: %s}\n' "$T/no-nsm") \
+# A config is a regular file (a pipe, even <(...), is refused).
+printf 'attestation: {device: %s}\n' "$T/no-nsm" >"$T/no-nsm.yaml"
+expect_exit 78 "$RA" --config "$T/no-nsm.yaml" \
 	--listen tcp://127.0.0.1:0 --ra-socket "ipc://$T/f.sock"
 expect_contains "$T/last.err" "provider auto: no NSM device at $T/no-nsm"
 expect_exit 78 "$RA" --provider sim --sim-ca "$T/nowhere" \
 	--listen tcp://127.0.0.1:0 --ra-socket "ipc://$T/f.sock"
-expect_exit 69 "$RA" --provider nsm --config <(printf 'attestation: {device: %s}\n' "$T/no-nsm") \
+expect_exit 69 "$RA" --provider nsm --config "$T/no-nsm.yaml" \
 	--listen tcp://127.0.0.1:0 --ra-socket "ipc://$T/f.sock"
 ra_start ra
 port=${URL##*:}
@@ -65,7 +67,8 @@ exec 5>&-
 wait "$idle" 2>/dev/null
 
 # requests in flight when SIGTERM arrives are all answered
-ra_start rb --config <(printf 'attestation: {max_concurrency: 1}\n')
+printf 'attestation: {max_concurrency: 1}\n' >"$T/rb.yaml"
+ra_start rb --config "$T/rb.yaml"
 args=()
 for i in $(seq 64); do
 	args+=(-o "$T/p$i.cbor" "$URL/v1/attestation?nonce=$(printf '%04x' "$i")")
@@ -92,7 +95,8 @@ for i in 1 32 64; do
 done
 
 # drain_timeout_ms 0: connections are shut at once, still exit 0
-ra_start rz --config <(printf 'attestation: {drain_timeout_ms: 0}\n')
+printf 'attestation: {drain_timeout_ms: 0}\n' >"$T/rz.yaml"
+ra_start rz --config "$T/rz.yaml"
 exec 5<>"/dev/tcp/127.0.0.1/${URL##*:}"
 ra_get /healthz >/dev/null
 stop rz
