@@ -7,7 +7,9 @@
  * progress bar runs on a terminal; --json prints a summary (bytes,
  * seconds, SHA-256 of the file, or of a tree's manifest: the sorted
  * `sha256sum` lines of its files). Exit 0, 1 when the copy failed (with
- * the reason), 64 usage, 69 unreachable, 77 refused by policy or role.
+ * the reason), 64 usage, 69 unreachable, and for paths, on either side,
+ * 66 (the source), 73 (the destination) and 77 (refused by role, policy
+ * or the enclave's allowed roots): the table in `cella --help`.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -160,7 +162,8 @@ put(struct cp_ctx *x, const char *src, const char *dst)
 
 	if ((fd = open(src, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
 	    fstat(fd, &st) < 0) {
-		rv = cp_fail(x, -errno, "%s: %s", src, cella_strerror(-errno));
+		rv = cp_fail_code(x, EX_NOINPUT, -errno, "%s: %s", src,
+				  cella_strerror(-errno));
 		if (fd >= 0)
 			close(fd);
 		return rv;
@@ -175,10 +178,12 @@ put(struct cp_ctx *x, const char *src, const char *dst)
 		snprintf(target, sizeof(target), "%s%s%s", dst,
 			 ends_with_slash(dst) ? "" : "/", base);
 	else if (!exists && ends_with_slash(dst))
-		rv = cp_fail(x, -ENOENT, ":%s: no such directory", dst);
+		rv = cp_fail_code(x, EX_CANTCREAT, -ENOENT,
+				  ":%s: no such directory", dst);
 	else if (exists && !dir && S_ISDIR(st.st_mode))
-		rv = cp_fail(x, -ENOTDIR, ":%s: cannot copy a directory onto "
-					  "a file", dst);
+		rv = cp_fail_code(x, EX_CANTCREAT, -ENOTDIR,
+				  ":%s: cannot copy a directory onto a file",
+				  dst);
 	else
 		snprintf(target, sizeof(target), "%s", dst);
 	if (rv < 0) {
@@ -191,7 +196,8 @@ put(struct cp_ctx *x, const char *src, const char *dst)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return cp_fail(x, -EINVAL, "%s: not a file or directory", src);
+		return cp_fail_code(x, EX_NOINPUT, -EINVAL,
+				    "%s: not a file or directory", src);
 	}
 	x->total = (uint64_t)st.st_size;
 	rv = cp_put_file(x, fd, &st, target, NULL);
@@ -214,14 +220,16 @@ get(struct cp_ctx *x, const char *src, const char *dst)
 		return rv;
 	if (!exists) {
 		cella_env_fini(&r);
-		return cp_fail(x, -ENOENT, ":%s: no such file or directory", src);
+		return cp_fail_code(x, EX_NOINPUT, -ENOENT,
+				    ":%s: no such file or directory", src);
 	}
 	if (stat(dst, &st) == 0 && S_ISDIR(st.st_mode)) {
 		rootfd = open(dst, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		name = base_of(src, sbuf, sizeof(sbuf));
 	} else if (ends_with_slash(dst)) {
 		cella_env_fini(&r);
-		return cp_fail(x, -ENOENT, "%s: no such directory", dst);
+		return cp_fail_code(x, EX_CANTCREAT, -ENOENT,
+				    "%s: no such directory", dst);
 	} else {
 		snprintf(dcopy, sizeof(dcopy), "%s", dst);
 		rootfd = open(dirname(dcopy), O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -229,13 +237,15 @@ get(struct cp_ctx *x, const char *src, const char *dst)
 	}
 	if (rootfd < 0) {
 		cella_env_fini(&r);
-		return cp_fail(x, -errno, "%s: %s", dst, cella_strerror(-errno));
+		return cp_fail_code(x, EX_CANTCREAT, -errno, "%s: %s", dst,
+				    cella_strerror(-errno));
 	}
 	if (dir) {
 		x->tree = true;
 		rv = cp_get_tree(x, src, rootfd, name, r.body);
 	} else if (name[0] == '\0') {
-		rv = cp_fail(x, -EISDIR, "%s: a directory", dst);
+		rv = cp_fail_code(x, EX_CANTCREAT, -EISDIR, "%s: a directory",
+				  dst);
 	} else {
 		(void)cella_cbor_get_uint(r.body, "size", INT64_MAX, &size, NULL);
 		x->total = size;
@@ -274,9 +284,14 @@ summary(struct cp_ctx *x, const struct copts *o, double secs)
 	cella_cmd_print_json(j, false);
 }
 
+/* A path error's own code (cp_fail_code), else by the error. */
 static int
-exit_code(int err)
+exit_code(struct cp_ctx *x, int err)
 {
+	int code = cp_code(x);
+
+	if (code != 0)
+		return code;
 	switch (err) {
 	case -EACCES:
 	case -EPERM: return EX_NOPERM;
@@ -298,6 +313,11 @@ cella_cmd_cp(int argc, char **argv)
 
 	if ((rv = parse(argc, argv, &o)) != 0)
 		return rv;
+	/* Before any thread starts (nng's too): they inherit the mask. */
+	if ((rv = cp_signals_start()) < 0) {
+		fprintf(stderr, "cella cp: %s\n", cella_strerror(rv));
+		return EX_OSERR;
+	}
 	if ((rv = cella_conn_open("cp", CELLA_SVC_PIPELINE, CP_CALL_MS, &x.c)) != 0)
 		return rv;
 	x.threads = o.threads;
@@ -310,7 +330,7 @@ cella_cmd_cp(int argc, char **argv)
 	if (rv < 0 || cp_failed(&x)) {
 		rv = cp_err(&x, rv);
 		fprintf(stderr, "cella cp: %s\n", x.msg[0] ? x.msg : cella_strerror(rv));
-		rv = exit_code(rv);
+		rv = exit_code(&x, rv);
 	} else {
 		if (o.json)
 			summary(&x, &o, (double)(t1.tv_sec - t0.tv_sec) +

@@ -4,7 +4,8 @@
  * the enclave, cp_get.c brings them out (confined below the destination
  * with openat2, exactly as the enclave confines what it receives);
  * cp_xfer.c moves one file's chunks with several calls in flight;
- * cp_stats.c counts, draws the progress bar and keeps the manifest.
+ * cp_stats.c counts, draws the progress bar and keeps the manifest;
+ * cp_stage.c makes a tree coming out appear whole or not at all.
  */
 #ifndef CELLA_CLI_CP_H
 #define CELLA_CLI_CP_H
@@ -22,6 +23,7 @@
 #define CP_CHUNK_MAX (4u << 20) /* the largest chunk an enclave may ask */
 #define CP_MANIFEST_MAX 1000000 /* files whose hashes make a tree's hash */
 #define CP_DIRS_MAX 100000	/* directories whose mtime is restored */
+#define CP_NAME_MAX 4095	/* a destination's last component */
 
 struct cp_manifest_entry {
 	char *path;
@@ -34,6 +36,8 @@ struct cp_dir_time {
 	struct timespec mtime;
 };
 
+struct cp_stage;
+
 struct cp_ctx {
 	struct cella_rpc_client *c;
 	uint32_t chunk, window;	 /* the enclave's, from STAT */
@@ -45,7 +49,8 @@ struct cp_ctx {
 	uint8_t sha256[32]; /* a single file's */
 	/* under mu */
 	pthread_mutex_t mu;
-	int err; /* the first error: every worker stops */
+	int err;  /* the first error: every worker stops */
+	int code; /* its exit code (sysexits), 0: decided by err */
 	char msg[600];
 	struct cp_manifest_entry *man;
 	size_t nman, capman;
@@ -60,6 +65,15 @@ int cp_call(struct cp_ctx *x, uint32_t type, cbor_item_t *body,
 /* Record the first error (printf-style); returns err. */
 int cp_fail(struct cp_ctx *x, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * The same, for an error with its own exit code: a path error (66 a path
+ * to read, 73 a path to write, 77 refused; the table in `cella --help`).
+ * A refusal from the enclave gets its code in cp_call.
+ */
+int cp_fail_code(struct cp_ctx *x, int code, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The first error's exit code, 0 when it has none of its own. */
+int cp_code(struct cp_ctx *x);
 bool cp_failed(struct cp_ctx *x);
 /* The first error recorded, or dflt when none was. */
 int cp_err(struct cp_ctx *x, int dflt);
@@ -135,5 +149,29 @@ int cp_get_tree(struct cp_ctx *x, const char *src, int rootfd,
 		const char *dst, const cbor_item_t *st);
 /* Set the recorded directories' modes and mtimes, deepest first. */
 void cp_dir_times_apply(struct cp_ctx *x, int rootfd, bool remote);
+
+/*
+ * cp_stage.c: a tree out of the enclave is built in a staging directory
+ * (fd) in rootfd and appears as name ("" : rootfd itself) only whole.
+ * open refuses when name is there and not a directory, or leads outside
+ * rootfd; publish renames the staging directory to name, or merges it
+ * into the existing directory (after a dry pass found nothing in the
+ * way), then applies the recorded directory modes and mtimes; close
+ * removes whatever is still staged. One stage at a time per process.
+ * From cp_signals_start on, SIGINT, SIGTERM and SIGHUP remove the staging
+ * tree before they end the process (call it before any other thread
+ * starts: they inherit the blocked set).
+ */
+struct cp_stage {
+	int rootfd; /* borrowed */
+	int fd;	    /* the staging directory */
+	char name[CP_NAME_MAX + 1];
+	char tmp[32]; /* its name in rootfd; "" once published or removed */
+};
+int cp_stage_open(struct cp_ctx *x, int rootfd, const char *name,
+		  struct cp_stage *s);
+int cp_stage_publish(struct cp_ctx *x, struct cp_stage *s);
+void cp_stage_close(struct cp_stage *s);
+int cp_signals_start(void);
 
 #endif

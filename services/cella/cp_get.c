@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -150,19 +151,27 @@ cp_get_file(struct cp_ctx *x, const char *src, int rootfd, const char *dst,
 		rv = cp_fail(x, -EPROTO, "%s: bad GET_BEGIN reply", src);
 		goto out;
 	}
-	if ((rv = pipe_open_parent(rootfd, dst, &dirfd, &name)) < 0) {
-		rv = cp_fail(x, rv == -EXDEV ? -EXDEV : rv, "%s: %s", dst,
-			     rv == -EXDEV ? "leads outside the destination"
-					  : cella_strerror(rv));
+	if ((rv = pipe_open_parent(rootfd, dst, &dirfd, &name)) == -ENOENT &&
+	    rel != NULL) {
+		/* A tree's directories are made as their entries come. */
+		rv = cp_fail(x, -EPROTO, "refused entry '%s' from the enclave: "
+					 "its directory was not sent before it",
+			     rel);
+		goto out;
+	} else if (rv < 0) {
+		rv = cp_fail_code(x, EX_CANTCREAT, rv, "%s: %s", dst,
+				  rv == -EXDEV ? "leads outside the destination"
+					       : cella_strerror(rv));
 		goto out;
 	}
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISDIR(st.st_mode)) {
-		rv = cp_fail(x, -EISDIR, "%s is a directory", dst);
+		rv = cp_fail_code(x, EX_CANTCREAT, -EISDIR,
+				  "%s is a directory", dst);
 		goto out;
 	}
 	if ((rv = pipe_tmp_open(dirfd, m.size, &t, &d)) < 0) {
-		cp_fail(x, rv, "%s: %s", dst, d.msg);
+		cp_fail_code(x, EX_CANTCREAT, rv, "%s: %s", dst, d.msg);
 		goto out;
 	}
 	if ((rv = receive(x, src, r.body, &m, &t, h)) < 0)
@@ -170,7 +179,7 @@ cp_get_file(struct cp_ctx *x, const char *src, int rootfd, const char *dst,
 	mt.tv_sec = (time_t)m.mtime;
 	mt.tv_nsec = (long)m.mtime_ns;
 	if ((rv = pipe_tmp_commit(&t, name, (mode_t)m.mode, &mt, &d)) < 0) {
-		cp_fail(x, rv, "%s", d.msg);
+		cp_fail_code(x, EX_CANTCREAT, rv, "%s", d.msg);
 		goto out;
 	}
 	atomic_fetch_add(&x->files, 1);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -57,7 +58,8 @@ put_inline(struct cp_ctx *x, int fd, const struct stat *st, const char *dst,
 		return cp_fail(x, -ENOMEM, "out of memory");
 	if ((rv = pipe_pread_all(fd, p, n, 0)) < 0) {
 		free(p);
-		return cp_fail(x, rv, "reading: %s", cella_strerror(rv));
+		return cp_fail_code(x, EX_NOINPUT, rv, "reading: %s",
+				    cella_strerror(rv));
 	}
 	EVP_Digest(p, n, h, NULL, EVP_sha256(), NULL);
 	if ((b = meta_body(dst, st, true)) != NULL &&
@@ -182,7 +184,8 @@ put_link(struct cp_ctx *x, int dfd, const char *name, const char *dst)
 	cbor_item_t *b;
 
 	if (n < 0)
-		return cp_fail(x, -errno, "%s: %s", dst, cella_strerror(-errno));
+		return cp_fail_code(x, EX_NOINPUT, -errno, "%s: %s", dst,
+				    cella_strerror(-errno));
 	target[n] = '\0';
 	b = cbor_new_indefinite_map();
 	if (b != NULL && (cella_cbor_put_text(b, "path", dst) < 0 ||
@@ -214,8 +217,9 @@ visit(struct walk *w, int dfd, const char *name, size_t len)
 	int fd;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : cp_fail(x, -errno, "%s: %s", name,
-						     cella_strerror(-errno));
+		return errno == ENOENT ? 0 : cp_fail_code(x, EX_NOINPUT, -errno,
+							  "%s: %s", name,
+							  cella_strerror(-errno));
 	if (S_ISLNK(st.st_mode))
 		return put_link(x, dfd, name, w->remote);
 	if (S_ISDIR(st.st_mode)) {
@@ -224,8 +228,8 @@ visit(struct walk *w, int dfd, const char *name, size_t len)
 		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 					       O_CLOEXEC);
 		if (fd < 0)
-			return cp_fail(x, -errno, "%s: %s", w->remote,
-				       cella_strerror(-errno));
+			return cp_fail_code(x, EX_NOINPUT, -errno, "%s: %s",
+					    w->remote, cella_strerror(-errno));
 		return walk_dir(w, fd, len);
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -236,8 +240,8 @@ visit(struct walk *w, int dfd, const char *name, size_t len)
 	}
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return cp_fail(x, -errno, "%s: %s", w->remote,
-			       cella_strerror(-errno));
+		return cp_fail_code(x, EX_NOINPUT, -errno, "%s: %s", w->remote,
+				    cella_strerror(-errno));
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
 	    (t->remote = strdup(w->remote)) == NULL ||
 	    (t->rel = strdup(w->remote + w->base + 1)) == NULL) {
@@ -265,8 +269,8 @@ walk_dir(struct walk *w, int fd, size_t len)
 
 	if (dir == NULL) {
 		close(fd);
-		return cp_fail(w->x, -errno, "%s: %s", w->remote,
-			       cella_strerror(-errno));
+		return cp_fail_code(w->x, EX_NOINPUT, -errno, "%s: %s",
+				    w->remote, cella_strerror(-errno));
 	}
 	if (++w->depth > PUT_DEPTH_MAX)
 		rv = cp_fail(w->x, -ELOOP, "%s: deeper than %d levels",

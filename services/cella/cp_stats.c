@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,20 +28,78 @@ static pthread_mutex_t bar_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t bar_cv = PTHREAD_COND_INITIALIZER;
 static bool bar_stop;
 
+static int
+vfail(struct cp_ctx *x, int code, int err, const char *fmt, va_list ap)
+{
+	pthread_mutex_lock(&x->mu);
+	if (x->err == 0) {
+		x->err = err < 0 ? err : -EIO;
+		x->code = code;
+		vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
+	}
+	pthread_mutex_unlock(&x->mu);
+	return err;
+}
+
 int
 cp_fail(struct cp_ctx *x, int err, const char *fmt, ...)
 {
 	va_list ap;
 
-	pthread_mutex_lock(&x->mu);
-	if (x->err == 0) {
-		x->err = err < 0 ? err : -EIO;
-		va_start(ap, fmt);
-		vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
-		va_end(ap);
-	}
-	pthread_mutex_unlock(&x->mu);
+	va_start(ap, fmt);
+	vfail(x, 0, err, fmt, ap);
+	va_end(ap);
 	return err;
+}
+
+int
+cp_fail_code(struct cp_ctx *x, int code, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(x, code, err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int
+cp_code(struct cp_ctx *x)
+{
+	int c;
+
+	pthread_mutex_lock(&x->mu);
+	c = x->code;
+	pthread_mutex_unlock(&x->mu);
+	return c;
+}
+
+/*
+ * The exit code of the enclave's refusal of a call: its roles, policy or
+ * allowed roots (and paths that lead outside them) 77; a path it cannot
+ * find or use 66 when reading, 73 when writing; the user's own path
+ * malformed ('..', too long) 64 when STAT judged it. 0: by err (cmd_cp.c).
+ */
+static int
+remote_code(uint32_t type, int err)
+{
+	bool reading = type == CELLA_MSG_PIPE_STAT ||
+		       type == CELLA_MSG_PIPE_GET_BEGIN ||
+		       type == CELLA_MSG_PIPE_WALK ||
+		       type == CELLA_MSG_PIPE_WALK_NEXT;
+
+	switch (err) {
+	case -EACCES:
+	case -EPERM:
+	case -EXDEV: return EX_NOPERM;
+	case -EINVAL:
+	case -ENAMETOOLONG: return type == CELLA_MSG_PIPE_STAT ? EX_USAGE : 0;
+	case -ENOENT:
+	case -ENOTDIR:
+	case -EISDIR:
+	case -EEXIST: return reading ? EX_NOINPUT : EX_CANTCREAT;
+	default: return 0;
+	}
 }
 
 bool
@@ -87,7 +146,8 @@ cp_call(struct cp_ctx *x, uint32_t type, cbor_item_t *body, uint32_t want,
 	rv = cella_rpc_call(x->c, type, body, reply, &d);
 	cbor_decref(&body);
 	if (rv < 0)
-		return cp_fail(x, rv, "%s", d.msg[0] ? d.msg : cella_strerror(rv));
+		return cp_fail_code(x, remote_code(type, rv), rv, "%s",
+				    d.msg[0] ? d.msg : cella_strerror(rv));
 	if (reply->type != want) {
 		cella_env_fini(reply);
 		return cp_fail(x, -EPROTO, "unexpected reply 0x%04x",

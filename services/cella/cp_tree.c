@@ -3,8 +3,10 @@
  * entry is judged before anything is written for it: its path by the
  * same rules the enclave applies (pathsafe.h), a symlink's target by
  * whether it stays inside the tree; one refusal fails the copy. Then
- * directories are made by this thread, files go to the pool, and modes
- * and mtimes of directories are set at the end, deepest first.
+ * directories are made by this thread and files go to the pool, all in
+ * a staging directory (cp_stage.c) that appears at the destination only
+ * once the whole tree arrived, and modes and mtimes of directories are
+ * set at the end, deepest first.
  */
 #include "services/cella/cp.h"
 
@@ -165,27 +167,28 @@ batch(struct cp_ctx *x, struct cp_pool *p, const char *src, int rootfd,
 	return rv;
 }
 
-int
-cp_get_tree(struct cp_ctx *x, const char *src, int rootfd, const char *dst,
-	    const cbor_item_t *st)
+/* The rest of a WALK the enclave still holds for us, dropped. */
+static void
+walk_abort(struct cp_ctx *x, uint64_t id)
 {
-	struct cp_pool pool;
-	cbor_item_t *b = cbor_new_indefinite_map();
-	uint64_t id = 0, mode = 0755, mt = 0, ns = 0;
-	struct timespec ts;
-	bool done = false;
-	int treefd, rv;
+	struct cella_env r = {0};
+	struct cella_diag d;
+	cbor_item_t *a = cp_id_body(id);
 
-	if ((rv = make_dir(x, rootfd, dst)) < 0) {
-		if (b != NULL)
-			cbor_decref(&b);
-		return rv;
-	}
-	if ((treefd = pipe_openat2(rootfd, dst, O_RDONLY | O_DIRECTORY, 0)) < 0) {
-		if (b != NULL)
-			cbor_decref(&b);
-		return cp_fail(x, treefd, "%s: %s", dst, cella_strerror(treefd));
-	}
+	if (a != NULL && cella_rpc_call(x->c, CELLA_MSG_PIPE_ABORT, a, &r,
+					&d) == 0)
+		cella_env_fini(&r);
+	if (a != NULL)
+		cbor_decref(&a);
+}
+
+/* The tree's own mode and mtime, from the enclave's STAT reply. */
+static void
+root_time(struct cp_ctx *x, const cbor_item_t *st)
+{
+	uint64_t mode = 0755, mt = 0, ns = 0;
+	struct timespec ts;
+
 	(void)cella_cbor_get_uint(st, "mode", 07777, &mode, NULL);
 	(void)cella_cbor_get_uint(st, "mtime", INT64_MAX / 2, &mt, NULL);
 	(void)cella_cbor_get_uint(st, "mtime_ns", 999999999, &ns, NULL);
@@ -193,28 +196,40 @@ cp_get_tree(struct cp_ctx *x, const char *src, int rootfd, const char *dst,
 	ts.tv_nsec = (long)ns;
 	cp_dir_time_add(x, "", (uint32_t)mode, &ts);
 	atomic_fetch_add(&x->dirs, 1);
+}
+
+int
+cp_get_tree(struct cp_ctx *x, const char *src, int rootfd, const char *dst,
+	    const cbor_item_t *st)
+{
+	struct cp_stage stage;
+	struct cp_pool pool;
+	cbor_item_t *b = cbor_new_indefinite_map();
+	uint64_t id = 0;
+	bool done = false;
+	int rv;
+
 	if (b != NULL && cella_cbor_put_text(b, "path", src) < 0)
 		cbor_decref(&b);
-	cp_pool_start(&pool, x);
-	rv = batch(x, &pool, src, treefd, CELLA_MSG_PIPE_WALK, b, &id, &done);
-	while (rv == 0 && !done && !cp_failed(x))
-		rv = batch(x, &pool, src, treefd, CELLA_MSG_PIPE_WALK_NEXT,
-			   cp_id_body(id), &id, &done);
-	if (!done && id != 0) {
-		struct cella_env r = {0};
-		struct cella_diag d;
-		cbor_item_t *a = cp_id_body(id);
-
-		if (a != NULL && cella_rpc_call(x->c, CELLA_MSG_PIPE_ABORT, a,
-						&r, &d) == 0)
-			cella_env_fini(&r);
-		if (a != NULL)
-			cbor_decref(&a);
+	/* Everything is written below the staging directory, then published. */
+	if ((rv = cp_stage_open(x, rootfd, dst, &stage)) < 0) {
+		if (b != NULL)
+			cbor_decref(&b);
+		cp_stage_close(&stage);
+		return rv;
 	}
+	root_time(x, st);
+	cp_pool_start(&pool, x);
+	rv = batch(x, &pool, src, stage.fd, CELLA_MSG_PIPE_WALK, b, &id, &done);
+	while (rv == 0 && !done && !cp_failed(x))
+		rv = batch(x, &pool, src, stage.fd, CELLA_MSG_PIPE_WALK_NEXT,
+			   cp_id_body(id), &id, &done);
+	if (!done && id != 0)
+		walk_abort(x, id);
 	cp_pool_finish(&pool);
 	if (!cp_failed(x))
-		cp_dir_times_apply(x, treefd, false);
-	close(treefd);
+		(void)cp_stage_publish(x, &stage);
+	cp_stage_close(&stage);
 	return cp_err(x, 0);
 }
 

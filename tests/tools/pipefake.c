@@ -12,6 +12,11 @@
  *     abslink  a symlink "l" -> "/tmp"
  *     through  a file "pre/evil" (the test made dst/pre a symlink out)
  *     nul      a file "a\0b" (a NUL inside the path)
+ *     late     a directory "d", files "d/ok1" and "ok2", then the symlink
+ *              "l" -> "../..": good entries first, the refusal after
+ *     stall    a directory "d", files "d/ok1" and "d/stall"; GET_BEGIN of
+ *              a path ending in "stall" is never answered, so the copy
+ *              stays half-done until the client is stopped
  *
  * A test tool: any surprise exits non-zero with a message.
  */
@@ -47,13 +52,43 @@ entry(const char *path, size_t n, const char *type, const char *target)
 	return e;
 }
 
+/* Scenarios of more than one entry: NULL-terminated {path, type, target}. */
+static const char *const late[][3] = {
+	{"d", "dir", NULL},
+	{"d/ok1", "file", NULL},
+	{"ok2", "file", NULL},
+	{"l", "symlink", "../.."},
+	{NULL, NULL, NULL},
+};
+static const char *const stall[][3] = {
+	{"d", "dir", NULL},
+	{"d/ok1", "file", NULL},
+	{"d/stall", "file", NULL},
+	{NULL, NULL, NULL},
+};
+
+static void
+push_all(cbor_item_t *l, const char *const (*v)[3])
+{
+	for (; (*v)[0] != NULL; v++) {
+		cbor_item_t *e = entry((*v)[0], strlen((*v)[0]), (*v)[1],
+				       (*v)[2]);
+
+		cbor_array_push(l, e);
+		cbor_decref(&e);
+	}
+}
+
 static cbor_item_t *
 walk(void)
 {
 	cbor_item_t *b = cbor_new_indefinite_map(), *l = cbor_new_indefinite_array();
 	cbor_item_t *e;
 
-	if (strcmp(scenario, "dotdot") == 0)
+	if (strcmp(scenario, "late") == 0 || strcmp(scenario, "stall") == 0) {
+		push_all(l, strcmp(scenario, "late") == 0 ? late : stall);
+		e = NULL;
+	} else if (strcmp(scenario, "dotdot") == 0)
 		e = entry("../evil", 7, "file", NULL);
 	else if (strcmp(scenario, "abs") == 0)
 		e = entry("/tmp/evil", 9, "file", NULL);
@@ -67,13 +102,25 @@ walk(void)
 		e = entry("pre/evil", 8, "file", NULL);
 	else
 		e = entry("a\0b", 3, "file", NULL);
-	cbor_array_push(l, e);
-	cbor_decref(&e);
+	if (e != NULL) {
+		cbor_array_push(l, e);
+		cbor_decref(&e);
+	}
 	cella_cbor_put_item(b, "entries", l);
 	cbor_decref(&l);
 	cella_cbor_put_bool(b, "done", true);
 	cella_cbor_put_uint(b, "id", 0);
 	return b;
+}
+
+/* A GET_BEGIN for a path that ends in "stall". */
+static bool
+stalls(const struct cella_env *env)
+{
+	struct cella_span p;
+
+	return cella_cbor_get_text(env->body, "path", 4096, &p, NULL) == 0 &&
+	       p.n >= 5 && memcmp(p.p + p.n - 5, "stall", 5) == 0;
 }
 
 static int
@@ -98,6 +145,9 @@ handler(struct cella_rpc_req *req, const struct cella_env *env, void *arg)
 		cbor_decref(&b);
 		b = walk();
 		type = CELLA_MSG_PIPE_WALK_REPLY;
+	} else if (env->type == CELLA_MSG_PIPE_GET_BEGIN && stalls(env)) {
+		cbor_decref(&b);
+		return 0; /* kept, never answered: the client waits */
 	} else if (env->type == CELLA_MSG_PIPE_GET_BEGIN) {
 		type = CELLA_MSG_PIPE_GET_BEGIN_REPLY;
 		EVP_Digest("evil", 4, h, NULL, EVP_sha256(), NULL);
