@@ -44,23 +44,40 @@ meta_body(const char *dst, const struct stat *st, bool size)
 	return b;
 }
 
+/*
+ * A small file, whole: st_size bytes, or for a file whose size says
+ * nothing (/proc, /sys) all it holds, one chunk at most.
+ */
 static int
 put_inline(struct cp_ctx *x, int fd, const struct stat *st, const char *dst,
 	   uint8_t h[32])
 {
+	struct stat real = *st;
 	size_t n = (size_t)st->st_size;
-	uint8_t *p = malloc(n ? n : 1);
+	uint8_t *p = NULL;
 	struct cella_env r = {0};
 	cbor_item_t *b;
 	int rv;
 
-	if (p == NULL)
-		return cp_fail(x, -ENOMEM, "out of memory");
-	if ((rv = pipe_pread_all(fd, p, n, 0)) < 0) {
+	if (pipe_size_unknown(fd, st))
+		rv = pipe_read_all(fd, x->chunk, &p, &n);
+	else if ((p = malloc(n ? n : 1)) == NULL)
+		rv = -ENOMEM;
+	else
+		rv = pipe_pread_all(fd, p, n, 0);
+	if (rv == -EFBIG)
+		return cp_fail(x, rv, "not sent to %s: the file has no size of "
+				      "its own (a file of /proc or /sys) and "
+				      "holds more than %u bytes (the enclave's "
+				      "chunk)",
+			       dst, x->chunk);
+	if (rv < 0) {
 		free(p);
 		return cp_fail_code(x, EX_NOINPUT, rv, "reading: %s",
 				    cella_strerror(rv));
 	}
+	real.st_size = (off_t)n;
+	st = &real;
 	EVP_Digest(p, n, h, NULL, EVP_sha256(), NULL);
 	if ((b = meta_body(dst, st, true)) != NULL &&
 	    (cella_cbor_put_bytes(b, "data", p, n) < 0 ||
@@ -131,7 +148,7 @@ cp_put_file(struct cp_ctx *x, int fd, const struct stat *st, const char *dst,
 	uint8_t h[32];
 	int rv;
 
-	if ((uint64_t)st->st_size <= x->chunk)
+	if ((uint64_t)st->st_size <= x->chunk || pipe_size_unknown(fd, st))
 		rv = put_inline(x, fd, st, dst, h);
 	else
 		rv = put_chunked(x, fd, st, dst, h);

@@ -6,7 +6,9 @@
  * client asks for by offset, hashed in order as they leave, with the hash
  * in the GET_END reply, which also refuses when the file changed size or
  * mtime meanwhile. Files are opened non-blocking so that a FIFO cannot
- * hold a thread; only regular files are sent.
+ * hold a thread; only regular files are sent. A file whose size means
+ * nothing (procfs, sysfs) is read to its end and sent inline, or refused
+ * when it holds more than one chunk.
  */
 #include "services/pipeline/files.h"
 
@@ -133,6 +135,41 @@ get_inline(struct pipe_job *j, int fd, const struct stat *st, cbor_item_t *b)
 	return rv;
 }
 
+/*
+ * A file whose size says nothing (/proc, /sys): whole, inline, with the
+ * size it turned out to have. One chunk at most: a pseudo file larger than
+ * that is refused, since it cannot be sent in chunks by a size it lacks.
+ */
+static int
+get_unsized(struct pipe_job *j, int fd, const struct stat *st, cbor_item_t *b)
+{
+	struct stat real = *st;
+	uint8_t *p = NULL, h[32];
+	size_t n = 0;
+	int rv = pipe_read_all(fd, j->svc->conf->chunk, &p, &n);
+
+	if (rv == -EFBIG)
+		return cella_diag_set(&j->d, rv,
+				      "'%.*s' has no size of its own (a file of "
+				      "/proc or /sys) and holds more than %u "
+				      "bytes (pipeline.chunk_bytes); not sent",
+				      (int)j->m.path.n, (const char *)j->m.path.p,
+				      j->svc->conf->chunk);
+	if (rv < 0)
+		return cella_diag_set(&j->d, rv, "'%.*s': cannot read: %s",
+				      (int)j->m.path.n, (const char *)j->m.path.p,
+				      cella_strerror(rv));
+	real.st_size = (off_t)n;
+	pipe_sha256(p, n, h);
+	if (put_meta(b, &real) < 0 ||
+	    pipe_files_put_limits(b, j->svc->conf) < 0 ||
+	    cella_cbor_put_bytes(b, "data", p, n) < 0 ||
+	    cella_cbor_put_bytes(b, "sha256", h, 32) < 0)
+		rv = cella_diag_set(&j->d, -ENOMEM, "out of memory");
+	free(p);
+	return rv;
+}
+
 static int
 get_open(struct pipe_job *j, struct pipe_xfer **out, const struct stat *st,
 	 int *fd)
@@ -177,6 +214,10 @@ pipe_files_get_begin(struct pipe_job *j)
 		rv = cella_diag_set(&j->d, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL,
 				    "'%.*s' is not a regular file",
 				    (int)j->m.path.n, (const char *)j->m.path.p);
+		goto out;
+	}
+	if (pipe_size_unknown(fd, &st)) {
+		rv = get_unsized(j, fd, &st, b);
 		goto out;
 	}
 	if ((rv = put_meta(b, &st)) < 0 ||

@@ -9,10 +9,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 static int
@@ -195,5 +198,54 @@ pipe_pread_all(int fd, void *p, size_t n, uint64_t off)
 		n -= (size_t)r;
 		off += (uint64_t)r;
 	}
+	return 0;
+}
+
+bool
+pipe_size_unknown(int fd, const struct stat *st)
+{
+	static const unsigned long pseudo[] = {
+		PROC_SUPER_MAGIC, SYSFS_MAGIC,	      DEBUGFS_MAGIC,
+		TRACEFS_MAGIC,	  SECURITYFS_MAGIC,   CGROUP_SUPER_MAGIC,
+		CGROUP2_SUPER_MAGIC, EFIVARFS_MAGIC,
+	};
+	struct statfs fs;
+
+	if (st->st_size == 0)
+		return true;
+	if (fstatfs(fd, &fs) < 0)
+		return false;
+	for (size_t i = 0; i < sizeof(pseudo) / sizeof(pseudo[0]); i++)
+		if ((unsigned long)fs.f_type == pseudo[i])
+			return true;
+	return false;
+}
+
+int
+pipe_read_all(int fd, size_t cap, uint8_t **out, size_t *n)
+{
+	/* One byte over the cap tells "exactly cap" from "more". */
+	uint8_t *p = malloc(cap + 1);
+	size_t len = 0;
+	ssize_t r = 0;
+
+	if (p == NULL)
+		return -ENOMEM;
+	while (len <= cap) {
+		r = pread(fd, p + len, cap + 1 - len, (off_t)len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (r < 0 || len > cap) {
+		int err = r < 0 ? -errno : -EFBIG;
+
+		free(p);
+		return err;
+	}
+	*out = p;
+	*n = len;
 	return 0;
 }

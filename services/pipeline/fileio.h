@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -42,6 +43,22 @@ int pipe_tmp_commit(struct pipe_tmp *t, const char *name, mode_t mode,
 
 /* Drop it (no-op after commit or on a zeroed/finished t). */
 void pipe_tmp_abort(struct pipe_tmp *t);
+
+/*
+ * A regular file whose size says nothing about its contents: st_size 0
+ * (every procfs file, and any empty file), or any file on procfs, sysfs,
+ * debugfs, tracefs, securityfs, cgroupfs or efivarfs, where sizes are
+ * made up (sysfs says 4096). Such a file is read to its end, within a cap,
+ * rather than for st_size bytes.
+ */
+bool pipe_size_unknown(int fd, const struct stat *st);
+
+/*
+ * Read fd from offset 0 to its end into *out (n bytes, malloc'd, the
+ * caller's): -EFBIG, with nothing allocated, when it holds more than cap
+ * bytes.
+ */
+int pipe_read_all(int fd, size_t cap, uint8_t **out, size_t *n);
 
 /* Write all of p at off (pwrite until done). */
 int pipe_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
