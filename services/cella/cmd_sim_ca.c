@@ -6,13 +6,16 @@
  * per-document leaves with. The enclave never gets the root's or the
  * regional's key. Every file is written under a temporary name and renamed
  * into place, keys 0600; nothing existing is replaced without --force, and
- * the check is made for every file before any is written. Certificate
- * profiles are nsm_simca.h's; this file is flags and files.
+ * the check is made for every file before any is written. A directory
+ * another user owns or can write to is refused. Certificate profiles are
+ * nsm_simca.h's; this file is flags and files.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <openssl/pem.h>
+#include <pwd.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,9 +70,14 @@ usage(FILE *f)
 		"  --force             replace existing files\n"
 		"  -h, --help          this text\n"
 		"\n"
-		"Exit: 0 done, 64 usage, 66 DIR holds no CA (run init first),\n"
-		"73 a file exists (without --force) or cannot be written, 70 "
-		"internal.\n",
+		"DIR and ENCLAVE_DIR must be yours and writable by no one else,\n"
+		"and every directory above them yours or root's and not\n"
+		"writable by others unless sticky (like ssh's StrictModes).\n"
+		"\n"
+		"Exit: 0 done, 64 usage, 65 DIR holds something other than a CA,\n"
+		"66 DIR holds no CA (run init first), 73 a file exists (without\n"
+		"--force) or cannot be written, 77 a directory others control,\n"
+		"70 internal.\n",
 		CELLA_NSM_SIMCA_NAME_MAX, DEFAULT_DAYS);
 }
 
@@ -148,6 +156,62 @@ ensure_dir(const char *path)
 	fprintf(stderr, "cella sim-ca: cannot create directory %s: %s\n", path,
 		strerror(errno == EEXIST ? ENOTDIR : errno));
 	return EX_CANTCREAT;
+}
+
+/*
+ * Like ssh's StrictModes: the CA's keys must be in a directory only we
+ * control. The directory itself must be ours and writable by no one else;
+ * every directory above it must be ours or root's, and writable by others
+ * only when sticky (/tmp), or another user could swap the directory out
+ * from under us. Exit 77 when it is not so.
+ */
+static int
+check_owner(const char *path, const struct stat *st, bool self)
+{
+	struct passwd *pw = getpwuid(st->st_uid);
+	const char *who = pw != NULL ? pw->pw_name : "?";
+
+	if (st->st_uid != geteuid() && (self || st->st_uid != 0)) {
+		fprintf(stderr, "cella sim-ca: refusing %s: it belongs to %s "
+				"(uid %u), not to you (uid %u)\n",
+			path, who, (unsigned)st->st_uid, (unsigned)geteuid());
+		return EX_NOPERM;
+	}
+	if ((st->st_mode & 022) && (self || !(st->st_mode & S_ISVTX))) {
+		fprintf(stderr, "cella sim-ca: refusing %s: others can write "
+				"to it (mode %04o); chmod go-w it\n",
+			path, (unsigned)(st->st_mode & 07777));
+		return EX_NOPERM;
+	}
+	return 0;
+}
+
+static int
+check_private(const char *dir)
+{
+	char real[PATH_MAX], *slash;
+	struct stat st;
+	int rc;
+
+	if (realpath(dir, real) == NULL || stat(real, &st) < 0) {
+		if (errno == ENOENT)
+			return 0; /* nothing to protect: the caller says so */
+		fprintf(stderr, "cella sim-ca: %s: %s\n", dir, strerror(errno));
+		return EX_NOINPUT;
+	}
+	if ((rc = check_owner(dir, &st, true)) != 0)
+		return rc;
+	while ((slash = strrchr(real, '/')) != NULL && real[1] != '\0') {
+		slash[slash == real] = '\0'; /* "/a" -> "/", "/a/b" -> "/a" */
+		if (stat(real, &st) < 0) {
+			fprintf(stderr, "cella sim-ca: %s: %s\n", real,
+				strerror(errno));
+			return EX_NOINPUT;
+		}
+		if ((rc = check_owner(real, &st, false)) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 static int
@@ -261,6 +325,7 @@ cmd_init(const struct opts *o)
 	int rc;
 
 	if ((rc = ensure_dir(o->dir)) != 0 ||
+	    (rc = check_private(o->dir)) != 0 ||
 	    (rc = refuse_existing(o->dir, f, 4, o->force)) != 0)
 		return rc;
 	rc = EX_SOFTWARE;
@@ -363,8 +428,10 @@ cmd_issue(const struct opts *o)
 		snprintf(name, sizeof(name), "%s", o->name);
 	else
 		cella_nsm_simca_random_name(name);
-	if ((rc = load_ca(o->dir, &ca)) != 0 ||
+	if ((rc = check_private(o->dir)) != 0 ||
+	    (rc = load_ca(o->dir, &ca)) != 0 ||
 	    (rc = ensure_dir(o->out)) != 0 ||
+	    (rc = check_private(o->out)) != 0 ||
 	    (rc = refuse_existing(o->out, f, 2, o->force)) != 0)
 		goto out;
 	rc = EX_SOFTWARE;
