@@ -229,6 +229,8 @@ cella_cmd_attest(int argc, char **argv)
 				"or URL, or run it where cella.yaml is)\n");
 		return EX_USAGE;
 	}
+	if ((rv = cella_conn_check_files("attest")) != 0)
+		return rv;
 	if ((rv = dial(&o, &peer, &d)) < 0) {
 		fprintf(stderr, "cella attest: %s%s\n",
 			rv == -EACCES ? "refused: " : "",

@@ -32,7 +32,8 @@ usage(FILE *f)
 		"      --timeout S  wait this long, then kill (default: the\n"
 		"                   enclave's shutdown deadline + 20 s)\n\n"
 		"Exit: 0 stopped (or was not running), 1 had to be killed,\n"
-		"64 usage, 69 no such enclave.\n");
+		"64 usage, 66 FILE missing or unreadable, 69 no such enclave,\n"
+		"78 FILE names no valid enclave.\n");
 }
 
 int
@@ -40,6 +41,7 @@ cella_up_name_arg(const char *verb, int argc, char **argv, const char *file,
 		  char *name, size_t len)
 {
 	struct cella_diag d = {{0}};
+	int rv;
 
 	if (argc > optind + 1) {
 		fprintf(stderr, "cella %s: one enclave name at most\n", verb);
@@ -49,10 +51,11 @@ cella_up_name_arg(const char *verb, int argc, char **argv, const char *file,
 		snprintf(name, len, "%s", argv[optind]);
 		return 0;
 	}
-	if (cella_state_name_of(file, NULL, name, len, &d) < 0) {
+	if ((rv = cella_state_name_of(file, NULL, name, len, &d)) < 0) {
 		fprintf(stderr, "cella %s: no enclave named and %s\n", verb,
 			d.msg);
-		return EX_USAGE;
+		/* The file named (or ./cella.yaml): a path or its content. */
+		return rv == -EINVAL ? EX_CONFIG : EX_NOINPUT;
 	}
 	return 0;
 }

@@ -4,7 +4,8 @@
  * document (raw CBOR or base64, from a file or stdin), builds a policy from
  * the flags and prints the verdict: exit 0 and "valid: ..." (or JSON), exit
  * 1 and one line "invalid: <check>: <detail>" on stderr, exit 64 for a
- * command line it cannot follow. It does not fetch documents or roots.
+ * command line it cannot follow, 66 for a FILE or root it cannot read. It
+ * does not fetch documents or roots.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -38,7 +39,8 @@ usage(FILE *f)
 		"\n"
 		"Verify an AWS Nitro attestation document (raw CBOR or base64)\n"
 		"against a pinned root and a policy. Exit 0 valid, 1 invalid\n"
-		"(one line 'invalid: <check>: <detail>' on stderr), 64 usage.\n"
+		"(one line 'invalid: <check>: <detail>' on stderr), 64 usage,\n"
+		"66 FILE or the --root PEM missing or unreadable.\n"
 		"\n"
 		"  --root PEM          pin this root instead of AWS Nitro "
 		"Enclaves Root G1\n"
@@ -204,13 +206,13 @@ read_input(const char *path, struct cella_buf *raw)
 
 	if (f == NULL) {
 		fprintf(stderr, "cella verify: %s: %s\n", path, strerror(errno));
-		return EX_USAGE;
+		return EX_NOINPUT;
 	}
 	while (rv == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		rv = cella_buf_append(raw, chunk, n);
 	if (rv == 0 && ferror(f)) {
 		fprintf(stderr, "cella verify: %s: read error\n", path);
-		rv = EX_USAGE;
+		rv = EX_NOINPUT;
 	} else if (rv == -EMSGSIZE) {
 		/* Not a usage error: no document is that large. */
 		fprintf(stderr, "invalid: cose: input over %zu bytes\n",
@@ -293,7 +295,7 @@ run(struct vopts *o)
 	if (o->root_path != NULL &&
 	    cella_verify_root_load(o->root_path, &root, &d) < 0) {
 		fprintf(stderr, "cella verify: --root %s\n", d.msg);
-		rv = EX_USAGE;
+		rv = EX_NOINPUT;
 		goto out;
 	}
 	o->pol.root = root;

@@ -359,6 +359,34 @@ cella_conn_parse_leading(int *argc, char ***argv)
 }
 
 int
+cella_conn_check_files(const char *verb)
+{
+	struct cella_diag d = {{0}};
+	char path[4096];
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL, *root = NULL;
+	int rv;
+
+	if (cella_conn.enclave == NULL || cella_conn_resolve(&d) < 0)
+		return 0; /* no key needed, or the dial says what is wrong */
+	rv = cella_opkey_load(cella_conn.key != NULL
+				      ? cella_conn.key
+				      : cella_opkey_default_path(path,
+								 sizeof(path)),
+			      &key, &cert, &d);
+	if (rv == 0 && cella_conn.root != NULL)
+		rv = cella_verify_root_load(cella_conn.root, &root, &d);
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	X509_free(root);
+	if (rv == 0)
+		return 0;
+	fprintf(stderr, "cella %s: %s%s\n", verb,
+		rv == -EPERM ? "refused: " : "", d.msg);
+	return rv == -EPERM ? EX_NOPERM : EX_NOINPUT;
+}
+
+int
 cella_conn_open(const char *verb, enum cella_svc svc, int timeout_ms,
 		struct cella_rpc_client **out)
 {
@@ -369,6 +397,8 @@ cella_conn_open(const char *verb, enum cella_svc svc, int timeout_ms,
 	int fd = -1, rv;
 
 	if (cella_conn.enclave != NULL) {
+		if ((rv = cella_conn_check_files(verb)) != 0)
+			return rv;
 		rv = cella_conn_dial(svc, timeout_ms, &fd, &ssl, &peer, &d);
 		if (rv < 0)
 			return dial_failed(verb, rv, &d);

@@ -106,4 +106,13 @@ int cella_conn_resolve(struct cella_diag *d);
 /* The local URL of svc (environment override or default). */
 const char *cella_conn_local_url(enum cella_svc svc);
 
+/*
+ * For a verb that reaches an enclave through the bridge: the operator key
+ * and the pinned root the options name, read before any dial so that a
+ * path error ends like one. 0 when both are fine (or no enclave is
+ * meant); else an exit code, after saying why: 66 missing, unreadable or
+ * not a key or certificate, 77 a key others can read.
+ */
+int cella_conn_check_files(const char *verb);
+
 #endif

@@ -11,6 +11,28 @@
 #include "services/cella/cmd.h"
 #include "services/cella/conn.h"
 
+/* One table for every verb; a verb's --help adds only its own meanings. */
+static const char exit_codes[] =
+	"exit codes (sysexits.h), the same for every command (exec exits\n"
+	"with its command's status once the command runs):\n"
+	"  0   done\n"
+	"  1   the command's own failure (a service failed, a copy or a\n"
+	"      document was refused for its content)\n"
+	"  64  usage: a bad flag or argument, or an enclave path the rules\n"
+	"      refuse ('.' or '..' in it, too long)\n"
+	"  65  a file holds something other than it should (sim-ca)\n"
+	"  66  a path to read is missing, unreadable, or not the kind of\n"
+	"      file needed (cella.yaml a FIFO, a directory for a key), on\n"
+	"      the host or in the enclave\n"
+	"  69  the enclave or a service cannot be reached\n"
+	"  70  internal error\n"
+	"  73  a path to write cannot be made: its directory is missing,\n"
+	"      something is in the way, or it exists (without --force)\n"
+	"  77  refused: an operator role, the enclave's policy or allowed\n"
+	"      roots (or a path that leads out of them), a directory another\n"
+	"      user owns or others can write, a key others can read\n"
+	"  78  cella.yaml is wrong (file:line and key are named)\n";
+
 static void
 usage(FILE *f)
 {
@@ -20,8 +42,8 @@ usage(FILE *f)
 		   "                 ipc:///run/cella/init.sock)\n\ncommands:\n");
 	for (const struct cella_cmd *c = cella_cmds; c->name != NULL; c++)
 		fprintf(f, "  %-10s %s\n", c->name, c->summary);
-	fprintf(f, "\n%s\n'cella COMMAND --help' describes each command.\n",
-		cella_conn_usage);
+	fprintf(f, "\n%s\n%s\n'cella COMMAND --help' describes each command.\n",
+		cella_conn_usage, exit_codes);
 }
 
 int

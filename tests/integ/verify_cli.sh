@@ -127,8 +127,11 @@ usage "--pcr '3=00': value must be 96 hex digits" --pcr 3=00 "$V/$E"
 usage "--pcr '3=$ZERO': PCR given twice" --pcr "3=$ZERO" --pcr "3=$ZERO" "$V/$E"
 usage "expected one FILE" 
 usage "expected one FILE" "$V/$E" "$V/$E"
-usage "$T/missing: No such file or directory" "$T/missing"
-usage "--root $T/junk: no PEM certificate in it" --root "$T/junk" "$V/$E"
+# A file it cannot read is a path error (66), as in every verb.
+expect_exit 66 "$C" verify "$T/missing"
+expect_contains "$T/last.err" "$T/missing: No such file or directory"
+expect_exit 66 "$C" verify --root "$T/junk" "$V/$E"
+expect_contains "$T/last.err" "--root $T/junk: no PEM certificate in it"
 expect_exit 0 "$C" verify --help
 expect_contains "$T/last.out" "usage: cella verify [OPTIONS] FILE|-"
 expect_exit 0 "$C" --help
