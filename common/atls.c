@@ -22,7 +22,7 @@
 #include "common/log.h"
 #include "common/tls.h"
 
-static const struct cella_cbor_limits frame_limits = {
+const struct cella_cbor_limits cella_atls_frame_limits = {
 	.max_bytes = CELLA_ATLS_FRAME_MAX,
 	.max_depth = 4,
 	.max_items = 64,
@@ -99,26 +99,51 @@ ssl_io(SSL *ssl, int fd, uint8_t *p, size_t n, bool writing, long deadline,
 }
 
 int
+cella_atls_frame_encode(const cbor_item_t *map, struct cella_buf *out)
+{
+	uint8_t hdr[4] = {0};
+	size_t at = out->len, n;
+	int rv;
+
+	if ((rv = cella_buf_append(out, hdr, 4)) < 0 ||
+	    (rv = cella_cbor_encode(map, out)) < 0)
+		return -EMSGSIZE;
+	n = out->len - at - 4;
+	if (n > CELLA_ATLS_FRAME_MAX)
+		return -EMSGSIZE;
+	out->p[at] = (uint8_t)(n >> 24);
+	out->p[at + 1] = (uint8_t)(n >> 16);
+	out->p[at + 2] = (uint8_t)(n >> 8);
+	out->p[at + 3] = (uint8_t)n;
+	return 0;
+}
+
+int
+cella_atls_frame_len(const uint8_t hdr[4], uint32_t *len, struct cella_diag *d)
+{
+	uint32_t n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+		     (uint32_t)hdr[2] << 8 | hdr[3];
+
+	if (n == 0 || n > CELLA_ATLS_FRAME_MAX)
+		return cella_diag_set(d, -EMSGSIZE,
+				      "a frame of %u bytes (1..%d)", n,
+				      CELLA_ATLS_FRAME_MAX);
+	*len = n;
+	return 0;
+}
+
+int
 cella_atls_send(SSL *ssl, int fd, const cbor_item_t *map, long deadline,
 		struct cella_diag *d)
 {
 	struct cella_buf b;
-	uint8_t hdr[4] = {0};
 	int rv;
 
 	cella_buf_init(&b, CELLA_ATLS_FRAME_MAX + 4);
-	rv = cella_buf_append(&b, hdr, 4);
-	if (rv == 0)
-		rv = cella_cbor_encode(map, &b);
-	if (rv < 0 || b.len - 4 > CELLA_ATLS_FRAME_MAX) {
-		cella_buf_fini(&b);
-		return cella_diag_set(d, -EMSGSIZE, "frame too large");
-	}
-	b.p[0] = (uint8_t)((b.len - 4) >> 24);
-	b.p[1] = (uint8_t)((b.len - 4) >> 16);
-	b.p[2] = (uint8_t)((b.len - 4) >> 8);
-	b.p[3] = (uint8_t)(b.len - 4);
-	rv = ssl_io(ssl, fd, b.p, b.len, true, deadline, d);
+	if (cella_atls_frame_encode(map, &b) < 0)
+		rv = cella_diag_set(d, -EMSGSIZE, "frame too large");
+	else
+		rv = ssl_io(ssl, fd, b.p, b.len, true, deadline, d);
 	cella_buf_fini(&b);
 	return rv;
 }
@@ -128,22 +153,17 @@ cella_atls_recv(SSL *ssl, int fd, cbor_item_t **map, long deadline,
 		struct cella_diag *d)
 {
 	uint8_t hdr[4], *body;
-	uint32_t n;
+	uint32_t n = 0;
 	int rv;
 
-	if ((rv = ssl_io(ssl, fd, hdr, 4, false, deadline, d)) < 0)
+	if ((rv = ssl_io(ssl, fd, hdr, 4, false, deadline, d)) < 0 ||
+	    (rv = cella_atls_frame_len(hdr, &n, d)) < 0)
 		return rv;
-	n = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
-	    (uint32_t)hdr[2] << 8 | hdr[3];
-	if (n == 0 || n > CELLA_ATLS_FRAME_MAX)
-		return cella_diag_set(d, -EMSGSIZE,
-				      "frame of %u bytes (1..%d)", n,
-				      CELLA_ATLS_FRAME_MAX);
 	if ((body = malloc(n)) == NULL)
 		return cella_diag_set(d, -ENOMEM, "out of memory");
 	rv = ssl_io(ssl, fd, body, n, false, deadline, d);
 	if (rv == 0)
-		rv = cella_cbor_load(body, n, &frame_limits, map, d);
+		rv = cella_cbor_load(body, n, &cella_atls_frame_limits, map, d);
 	if (rv == 0 && !cbor_isa_map(*map)) {
 		cbor_decref(map);
 		rv = cella_diag_set(d, -EBADMSG, "a frame is a CBOR map");
@@ -177,7 +197,7 @@ cella_atls_user_data_parse(struct cella_span ud, uint8_t exporter[32],
 	struct cella_span e, h;
 	int rv;
 
-	rv = cella_cbor_load(ud.p, ud.n, &frame_limits, &m, d);
+	rv = cella_cbor_load(ud.p, ud.n, &cella_atls_frame_limits, &m, d);
 	if (rv < 0)
 		return cella_diag_set(d, -EBADMSG, "user_data is not CBOR");
 	if (cella_cbor_get_bytes(m, "exporter", 32, &e, d) < 0 || e.n != 32 ||
@@ -192,117 +212,6 @@ cella_atls_user_data_parse(struct cella_span ud, uint8_t exporter[32],
 	memcpy(head, h.p, 48);
 	cbor_decref(&m);
 	return 0;
-}
-
-/* --- server ------------------------------------------------------------ */
-
-/* Tell the client why (what d already says); returns rv. A refusal is
- * -EACCES; anything else is sent as "unavailable". */
-static int
-serve_refuse(SSL *ssl, int fd, long deadline, int rv, struct cella_diag *d)
-{
-	cbor_item_t *m = cbor_new_indefinite_map();
-	struct cella_diag ignore;
-
-	if (m != NULL && cella_cbor_put_text(m, "error", d->msg) == 0 &&
-	    (rv == -EACCES || cella_cbor_put_bool(m, "unavailable", true) == 0))
-		(void)cella_atls_send(ssl, fd, m, deadline, &ignore);
-	if (m != NULL)
-		cbor_decref(&m);
-	return rv;
-}
-
-static int
-serve_hello(SSL *ssl, int fd, long deadline, uint8_t nonce[32],
-	    struct cella_diag *d)
-{
-	cbor_item_t *m = NULL;
-	struct cella_span n;
-	uint64_t v;
-	int rv;
-
-	if ((rv = cella_atls_recv(ssl, fd, &m, deadline, d)) < 0)
-		return rv;
-	if (cella_cbor_get_uint(m, "v", UINT32_MAX, &v, d) < 0 ||
-	    v != CELLA_ATLS_VERSION)
-		rv = cella_diag_set(d, -EPROTO, "unsupported exchange version");
-	else if (cella_cbor_get_bytes(m, "nonce", 32, &n, d) < 0 || n.n != 32)
-		rv = cella_diag_set(d, -EPROTO, "the nonce must be 32 bytes");
-	else
-		memcpy(nonce, n.p, 32);
-	cbor_decref(&m);
-	return rv;
-}
-
-static int
-serve_document(SSL *ssl, int fd, const struct cella_atls_server_ops *ops,
-	       const uint8_t nonce[32], struct cella_buf *doc,
-	       struct cella_diag *d)
-{
-	uint8_t exp[32], head[48];
-	uint64_t len = 0;
-	struct cella_buf ud;
-	int rv;
-
-	cella_buf_init(&ud, 256);
-	if ((rv = cella_tls_exporter(ssl, exp)) < 0)
-		rv = cella_diag_set(d, rv, "no TLS exporter");
-	else if ((rv = ops->evlog(ops->arg, head, &len, d)) < 0)
-		;
-	else if ((rv = cella_atls_user_data(exp, head, len, &ud)) == 0)
-		rv = ops->attest(ops->arg, CELLA_SPAN(nonce, 32),
-				 CELLA_SPAN(ud.p, ud.len), doc, d);
-	(void)fd;
-	cella_buf_fini(&ud);
-	return rv;
-}
-
-int
-cella_atls_serve(SSL *ssl, int fd, const struct cella_atls_server_ops *ops,
-		 struct cella_operator *op, struct cella_diag *d)
-{
-	long deadline = cella_atls_deadline(CELLA_ATLS_TIMEOUT_MS);
-	uint8_t nonce[32], key[32];
-	struct cella_buf doc;
-	cbor_item_t *m = NULL;
-	struct cella_span why;
-	bool ok = false;
-	int rv;
-
-	if ((rv = serve_hello(ssl, fd, deadline, nonce, d)) < 0)
-		return rv;
-	if (cella_tls_peer_ed25519(ssl, key) < 0) {
-		cella_diag_set(d, -EACCES, "unknown operator (not an Ed25519 "
-					   "certificate)");
-		return serve_refuse(ssl, fd, deadline, -EACCES, d);
-	}
-	if ((rv = ops->authorize(ops->arg, key, op, d)) < 0 ||
-	    (ops->prepare != NULL && (rv = ops->prepare(ops->arg, op, d)) < 0))
-		return serve_refuse(ssl, fd, deadline, rv, d);
-	cella_buf_init(&doc, CELLA_ATTDOC_MAX);
-	rv = serve_document(ssl, fd, ops, nonce, &doc, d);
-	if (rv == 0 && (m = cbor_new_indefinite_map()) == NULL)
-		rv = -ENOMEM;
-	if (rv == 0 && (cella_cbor_put_bytes(m, "document", doc.p, doc.len) < 0 ||
-			cella_cbor_put_text(m, "operator", op->name) < 0 ||
-			cella_cbor_put_uint(m, "roles", op->roles) < 0))
-		rv = -ENOMEM;
-	if (rv == 0)
-		rv = cella_atls_send(ssl, fd, m, deadline, d);
-	cella_buf_fini(&doc);
-	if (m != NULL)
-		cbor_decref(&m);
-	if (rv < 0)
-		return rv;
-	if ((rv = cella_atls_recv(ssl, fd, &m, deadline, d)) < 0)
-		return rv;
-	if (cella_cbor_get_text(m, "refuse", 512, &why, NULL) == 0)
-		rv = cella_diag_set(d, -EACCES, "the client refused: %.*s",
-				    (int)why.n, (const char *)why.p);
-	else if (cella_cbor_get_bool(m, "ok", &ok, NULL) < 0 || !ok)
-		rv = cella_diag_set(d, -EPROTO, "expected ok or refuse");
-	cbor_decref(&m);
-	return rv;
 }
 
 /* --- client ------------------------------------------------------------ */

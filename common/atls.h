@@ -21,18 +21,21 @@
  * client checks the document against its policy (pinned root, PCRs, debug,
  * age), the nonce and the exporter; only then is the stream handed on.
  *
- * Both sides run the exchange with blocking semantics and a deadline on a
- * non-blocking socket (the bridge runs it on worker threads). Every refusal
- * carries a reason both sides log and the client prints.
+ * The client runs the exchange with blocking semantics and a deadline on a
+ * non-blocking socket; the server's pieces are below. Every refusal,
+ * a malformed hello's included, carries a reason both sides log and the
+ * client prints.
  */
 #ifndef CELLA_ATLS_H
 #define CELLA_ATLS_H
 
 #include <cbor.h>
 #include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "common/cbor.h"
 #include "common/err.h"
 #include "common/operators.h"
 #include "common/verify.h"
@@ -42,12 +45,8 @@
 #define CELLA_ATLS_FRAME_MAX 16384
 #define CELLA_ATLS_TIMEOUT_MS 10000
 
-/* What the bridge needs from its service to answer a client. */
+/* What the bridge needs from its services to answer an admitted client. */
 struct cella_atls_server_ops {
-	/* The operator holding key, and the roles it gets here; -EACCES with
-	 * the reason ("unknown operator", "missing role ...") in d. */
-	int (*authorize)(void *arg, const uint8_t key[32],
-			 struct cella_operator *op, struct cella_diag *d);
 	/* Once authorized, before the document: make the service ready for
 	 * op (the bridge opens its session). A failure is sent to the client
 	 * as unavailable, not as a refusal. May be NULL. */
@@ -64,12 +63,49 @@ struct cella_atls_server_ops {
 };
 
 /*
- * Server side, after the TLS handshake on ssl (fd non-blocking). On success
- * *op is the admitted operator with its roles. -EACCES: refused (the client
- * was told why; d says it too); other errors: the exchange broke.
+ * Server side, in two parts, so that a bridge can run everything up to
+ * the operator's authorization on its own event loop (where an idle or
+ * slow peer costs no thread) and only an admitted operator's exchange
+ * with blocking semantics:
+ *
+ * - cella_atls_reader_step reads one frame without blocking;
+ * - cella_atls_hello_parse checks the hello in it and yields its nonce;
+ *   a hello it refuses (-EPROTO, the reason in d) is answered with
+ *   cella_atls_error_frame before the connection is closed;
+ * - cella_atls_serve_admitted does the rest for an authorized *op: the
+ *   service prepared (ops->prepare), the document sent, the verdict read.
+ *   0 when the client said ok; -EACCES: refused (the client was told why,
+ *   or told us why; d says it); other errors: the exchange broke.
  */
-int cella_atls_serve(SSL *ssl, int fd, const struct cella_atls_server_ops *ops,
-		     struct cella_operator *op, struct cella_diag *d);
+struct cella_atls_reader {
+	uint8_t hdr[4];
+	size_t got; /* bytes of header and body read so far */
+	uint32_t len; /* the body's length, once the header is in */
+	uint8_t *body; /* len bytes, allocated once the length is checked */
+};
+
+/* 0: a whole frame is in r->body (r->len bytes); -EAGAIN: more is needed
+ * (*want: SSL_ERROR_WANT_READ or _WRITE); -EMSGSIZE for a length out of
+ * 1..CELLA_ATLS_FRAME_MAX, -ECONNRESET, -EPROTO (d says why). */
+int cella_atls_reader_step(struct cella_atls_reader *r, SSL *ssl, int *want,
+			   struct cella_diag *d);
+void cella_atls_reader_fini(struct cella_atls_reader *r);
+
+/* A hello's body: 0 with its nonce, or -EPROTO naming what is wrong. */
+int cella_atls_hello_parse(const uint8_t *p, size_t n,
+			   uint8_t nonce[CELLA_ATLS_NONCE_LEN],
+			   struct cella_diag *d);
+
+/* The framed answer {"error": reason[, "unavailable": true]}, appended to
+ * out (the reason is clipped to 512 bytes). */
+int cella_atls_error_frame(const char *reason, bool unavailable,
+			   struct cella_buf *out);
+
+int cella_atls_serve_admitted(SSL *ssl, int fd,
+			      const struct cella_atls_server_ops *ops,
+			      const uint8_t nonce[CELLA_ATLS_NONCE_LEN],
+			      const struct cella_operator *op, long deadline,
+			      struct cella_diag *d);
 
 /* What the client learned from a verified exchange. */
 struct cella_atls_peer {
@@ -99,6 +135,16 @@ int cella_atls_user_data(const uint8_t exporter[32], const uint8_t head[48],
 int cella_atls_user_data_parse(struct cella_span ud, uint8_t exporter[32],
 			       uint8_t head[48], uint64_t *len,
 			       struct cella_diag *d);
+
+/* The limits a frame's CBOR is read with. */
+extern const struct cella_cbor_limits cella_atls_frame_limits;
+
+/* A frame: map encoded after its 4-byte length, appended to out;
+ * -EMSGSIZE over CELLA_ATLS_FRAME_MAX. */
+int cella_atls_frame_encode(const cbor_item_t *map, struct cella_buf *out);
+/* The body length a header announces; -EMSGSIZE (d) out of 1..max. */
+int cella_atls_frame_len(const uint8_t hdr[4], uint32_t *len,
+			 struct cella_diag *d);
 
 /* One frame out / in (used by both sides and by tests playing a peer). */
 int cella_atls_send(SSL *ssl, int fd, const cbor_item_t *map, long deadline_ms,

@@ -58,6 +58,17 @@ const struct cella_conf_key cella_cfg_bridge_keys[] = {
 		"{listen: 'vsock://any:53000', "
 		"target: 'ipc:///run/cella/pipeline.sock', roles: [exec, files]}]",
 	 .desc = "vsock ports of the attested bridge and their services"},
+	{.key = "first_byte_ms", .type = CELLA_CONF_INT, .def = "2000",
+	 .min = 100, .max = 60000,
+	 .desc = "a connection that sends nothing this long is closed"},
+	{.key = "hello_ms", .type = CELLA_CONF_INT, .def = "5000", .min = 100,
+	 .max = 60000,
+	 .desc = "time from a connection to its TLS handshake and hello; "
+		 "late ones are refused"},
+	{.key = "pending_max", .type = CELLA_CONF_INT, .def = "256", .min = 1,
+	 .max = 4096,
+	 .desc = "connections not yet relayed; when full, the oldest not yet "
+		 "admitted is dropped"},
 	{0},
 };
 

@@ -96,6 +96,15 @@ static const struct cella_conf_key https_keys[] = {
 	{.key = "max_connections", .type = CELLA_CONF_INT, .def = "256",
 	 .min = 1, .max = 65536,
 	 .desc = "open connections at most; more are closed at once"},
+	{.key = "max_connections_per_peer", .type = CELLA_CONF_INT,
+	 .def = "32", .min = 1, .max = 65536,
+	 .desc = "open connections from one IP address at most; more are "
+		 "closed at once"},
+	{.key = "header_timeout_ms", .type = CELLA_CONF_INT, .def = "5000",
+	 .min = 100, .max = 3600000,
+	 .desc = "a connection with no request in progress must send a whole "
+		 "request (TLS handshake and headers) within this, from its "
+		 "accept or its last response, or it is closed"},
 	{.key = "max_url_bytes", .type = CELLA_CONF_INT, .def = "4096",
 	 .min = 256, .max = 65536, .desc = "longer request targets: 414"},
 	{.key = "max_header_bytes", .type = CELLA_CONF_INT, .def = "16384",

@@ -186,6 +186,31 @@ inject_init(cJSON *root, const struct cella_up_plan *p)
 	return rv == 0 ? move_ipc(in, "control", p) : rv;
 }
 
+/*
+ * Process backend: the enclave shares the host's network, where the
+ * address a cella.yaml gives for the enclave's own network (0.0.0.0:8443
+ * is the default, and the usual value on Nitro) would publish the
+ * attestation server on every interface of the host. It listens on the
+ * loopback address instead: the file's port if it names one, else one the
+ * kernel picks.
+ */
+static int
+loopback_https(const struct cella_conf *c, cJSON *https)
+{
+	const cJSON *v = get(https, "listen");
+	char url[CELLA_ADDR_URL_MAX + 1] = "tcp://127.0.0.1:0";
+	struct cella_addr a;
+
+	if (cella_conf_line(c, v) > 0 && cJSON_IsString(v) &&
+	    cella_addr_parse(v->valuestring, &a, NULL) == 0 &&
+	    a.kind == CELLA_ADDR_TCP)
+		snprintf(url, sizeof(url),
+			 strchr(a.host, ':') != NULL ? "tcp://[::1]:%u"
+						     : "tcp://127.0.0.1:%u",
+			 a.port);
+	return put(https, "listen", cJSON_CreateString(url));
+}
+
 static int
 inject_attestation(const struct cella_conf *c, cJSON *root,
 		   const struct cella_up_plan *p)
@@ -206,13 +231,11 @@ inject_attestation(const struct cella_conf *c, cJSON *root,
 		return rv;
 	if (!p->process)
 		return 0;
-	/* Sharing the host's network: no 0.0.0.0:8443 unless asked for. */
 	https = section(att, "https");
 	internal = section(att, "internal");
 	if (https == NULL || internal == NULL)
 		return -ENOMEM;
-	if (cella_conf_line(c, get(https, "listen")) == 0 &&
-	    (rv = put(https, "listen", cJSON_CreateString("tcp://127.0.0.1:0"))) < 0)
+	if ((rv = loopback_https(c, https)) < 0)
 		return rv;
 	return move_ipc(internal, "listen", p);
 }

@@ -21,7 +21,9 @@
  *                is taken from there
  *   process backend only: the ipc:// sockets under /run/cella/ move into
  *                the state directory, and the attestation HTTPS API
- *                listens on 127.0.0.1 (an ephemeral port) unless set
+ *                listens on the loopback address only (127.0.0.1, or
+ *                ::1 for an IPv6 address), on the port cella.yaml gives
+ *                or else an ephemeral one
  *
  * The host side gets a configuration of its own for a host cella-init: the
  * launcher (cella-launch: the project directory bound read-only unless

@@ -142,13 +142,29 @@ test_process(void **state)
 				       "ipc:///state/demo/run/"));
 	cella_conf_free(c);
 
-	/* An address the file gives itself stands. */
+	/* The file's port stands, on the loopback address only: the
+	 * enclave's 0.0.0.0 would be every interface of the host here. */
 	c = load("name: demo\nattestation:\n  https: {listen: "
-		 "'tcp://127.0.0.1:9443'}\n",
+		 "'tcp://0.0.0.0:9443'}\n",
 		 &p, true, 0);
 	assert_string_equal(cella_conf_str(at(c, "attestation", "https"),
 					   "listen", ""),
 			    "tcp://127.0.0.1:9443");
+	cella_conf_free(c);
+	c = load("name: demo\nattestation:\n  https: {listen: "
+		 "'tcp://[::]:9443'}\n",
+		 &p, true, 0);
+	assert_string_equal(cella_conf_str(at(c, "attestation", "https"),
+					   "listen", ""),
+			    "tcp://[::1]:9443");
+	cella_conf_free(c);
+	/* The local backend keeps it: its network is the enclave's own. */
+	c = load("name: demo\nattestation:\n  https: {listen: "
+		 "'tcp://0.0.0.0:9443'}\n",
+		 &p, false, 0);
+	assert_string_equal(cella_conf_str(at(c, "attestation", "https"),
+					   "listen", ""),
+			    "tcp://0.0.0.0:9443");
 	cella_conf_free(c);
 }
 

@@ -1,7 +1,7 @@
 /*
  * bridge_conf: bridge rules from the command line and from cella.yaml. A
- * rule reads "LISTEN=TARGET,roles=R[,R]"; the config's `bridge.rules`,
- * `operators`, `policy`, `enclave.debug`, `init.control` and
+ * rule reads "LISTEN=TARGET,roles=R[,R]"; the config's `bridge` (rules,
+ * deadlines, the pending cap), `operators`, `policy`, `enclave.debug`, `init.control` and
  * `attestation.internal.listen` give the rest. The whole file is validated
  * with cella.yaml's schema first: the bridge must not run on a config the
  * rest of the enclave would refuse.
@@ -77,7 +77,7 @@ pfp_bridge_from_config(const char *path, struct pfp_bridge_opts *o,
 		       struct cella_diag *d)
 {
 	struct cella_conf *c = NULL;
-	const cJSON *root, *att, *internal;
+	const cJSON *root, *att, *internal, *bridge;
 	int rv;
 
 	if ((rv = cella_conf_load_file(path, &c, d)) < 0)
@@ -101,6 +101,13 @@ pfp_bridge_from_config(const char *path, struct pfp_bridge_opts *o,
 		 cella_conf_str(internal, "listen", "ipc:///run/cella/ra.sock"));
 	snprintf(o->name, sizeof(o->name), "%s",
 		 cella_conf_str(root, "name", "cella-bridge"));
+	bridge = cJSON_GetObjectItemCaseSensitive(root, "bridge");
+	o->first_byte_ms = (unsigned)cella_conf_int(
+		bridge, "first_byte_ms", PFP_BRIDGE_FIRST_BYTE_MS);
+	o->hello_ms = (unsigned)cella_conf_int(bridge, "hello_ms",
+					       PFP_BRIDGE_HELLO_MS);
+	o->pending_max = (unsigned)cella_conf_int(bridge, "pending_max",
+						  PFP_BRIDGE_PENDING_MAX);
 out:
 	cella_conf_free(c);
 	return rv;

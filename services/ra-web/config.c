@@ -125,6 +125,10 @@ read_https(const cJSON *h, struct ra_conf *o)
 			     : TLS1_3_VERSION;
 	o->http2 = cella_conf_bool(h, "http2", true);
 	o->max_connections = (unsigned)cella_conf_int(h, "max_connections", 0);
+	o->max_per_peer =
+		(unsigned)cella_conf_int(h, "max_connections_per_peer", 0);
+	o->header_timeout_ms =
+		(unsigned)cella_conf_int(h, "header_timeout_ms", 0);
 	o->max_url_bytes = (unsigned)cella_conf_int(h, "max_url_bytes", 0);
 	o->max_header_bytes = (unsigned)cella_conf_int(h, "max_header_bytes", 0);
 	o->idle_timeout_ms = (unsigned)cella_conf_int(h, "idle_timeout_ms", 0);

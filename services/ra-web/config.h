@@ -50,6 +50,7 @@ struct ra_conf {
 	unsigned nhostnames;
 	bool http2;
 	unsigned max_connections, max_url_bytes, max_header_bytes;
+	unsigned max_per_peer, header_timeout_ms;
 	unsigned idle_timeout_ms;
 	enum ra_access_log access_log;
 

@@ -7,6 +7,14 @@
  * progress if any, so cella never closes a socket under h2o's feet; and to
  * sweep up the ones libh2o loses track of (see write_lost).
  *
+ * Slow peers: one IP address holds at most max_connections_per_peer
+ * connections (more are closed at accept), and a connection with no
+ * request in progress must deliver a whole request within
+ * header_timeout_ms of its accept or of its last response, TLS handshake
+ * included, or the sweeper (once a second) shuts it. h2o's own timeouts
+ * restart with every byte, so a peer that drips its headers would
+ * otherwise hold a connection slot as long as it likes.
+ *
  * Responses carry Content-Length (never chunked), Cache-Control: no-store
  * (a document must never be served from a cache) and, while draining,
  * Connection: close.
@@ -35,6 +43,10 @@ struct ra_conn {
 	struct ra_conn *prev, *next;
 	struct ra_http *h;
 	unsigned lost; /* consecutive sweeps that found its write lost */
+	struct sockaddr_storage peer; /* the address only (port zeroed) */
+	uint64_t since_ms;	      /* accepted, or its last response */
+	unsigned inflight;	      /* requests taken, not yet answered */
+	bool timed_out;		      /* shut for header_timeout_ms */
 };
 
 struct ra_handler {
@@ -109,6 +121,45 @@ refuse_spare(struct ra_http *h)
 	uv_close((uv_handle_t *)&h->spare, spare_closed);
 }
 
+/* The peer's address without its port: what one peer is. */
+static void
+peer_of(struct ra_conn *c)
+{
+	int len = (int)sizeof(c->peer);
+
+	memset(&c->peer, 0, sizeof(c->peer));
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &len) < 0)
+		return;
+	if (c->peer.ss_family == AF_INET)
+		((struct sockaddr_in *)&c->peer)->sin_port = 0;
+	else if (c->peer.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&c->peer)->sin6_port = 0;
+}
+
+/* Does c's peer hold max_connections_per_peer already? (logged, counted) */
+static bool
+peer_full(struct ra_http *h, struct ra_conn *c)
+{
+	unsigned n = 0, max = h->srv->conf->max_per_peer;
+	char ip[INET6_ADDRSTRLEN] = "-";
+	const struct sockaddr_storage *p = &c->peer;
+
+	peer_of(c);
+	for (struct ra_conn *o = h->conns.next; o != &h->conns; o = o->next)
+		n += memcmp(&o->peer, p, sizeof(*p)) == 0;
+	if (n < max)
+		return false;
+	inet_ntop(p->ss_family,
+		  p->ss_family == AF_INET6
+			  ? (const void *)&((const struct sockaddr_in6 *)p)->sin6_addr
+			  : (const void *)&((const struct sockaddr_in *)p)->sin_addr,
+		  ip, sizeof(ip));
+	ra_metrics_error(&h->srv->metrics, RA_ERR_PEER_LIMIT);
+	cella_log_warn("connection_refused", "peer=%s open=%u max_per_peer=%u",
+		       ip, n, max);
+	return true;
+}
+
 static void
 on_accept(uv_stream_t *l, int status)
 {
@@ -137,7 +188,12 @@ on_accept(uv_stream_t *l, int status)
 		uv_close((uv_handle_t *)&c->tcp, refused_closed);
 		return;
 	}
+	if (peer_full(h, c)) {
+		uv_close((uv_handle_t *)&c->tcp, refused_closed);
+		return;
+	}
 	c->h = h;
+	c->since_ms = uv_now(h->srv->loop);
 	c->next = &h->conns;
 	c->prev = h->conns.prev;
 	c->prev->next = c;
@@ -170,15 +226,35 @@ write_lost(struct ra_conn *c)
 	       uv_stream_get_write_queue_size(st) == 0;
 }
 
+/* Shut a connection that let header_timeout_ms pass without a request. */
+static void
+header_deadline(struct ra_http *h, struct ra_conn *c, uint64_t now)
+{
+	uint64_t limit = h->srv->conf->header_timeout_ms;
+	uv_os_fd_t fd;
+
+	if (c->inflight > 0 || c->timed_out || now - c->since_ms < limit ||
+	    uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
+		return;
+	c->timed_out = true;
+	ra_metrics_error(&h->srv->metrics, RA_ERR_HEADER_TIMEOUT);
+	cella_log_info("conn_timeout", "why=header idle_ms=%llu limit_ms=%llu",
+		       (unsigned long long)(now - c->since_ms),
+		       (unsigned long long)limit);
+	(void)shutdown(fd, SHUT_RDWR); /* h2o sees the end and closes it */
+}
+
 static void
 sweep(uv_timer_t *t)
 {
 	struct ra_http *h = t->data;
+	uint64_t now = uv_now(h->srv->loop);
 
 	for (struct ra_conn *c = h->conns.next; c != &h->conns; c = c->next) {
 		h2o_socket_t *sock = c->tcp.data;
 		h2o_socket_cb cb;
 
+		header_deadline(h, c, now);
 		if (!write_lost(c)) {
 			c->lost = 0;
 			continue;
@@ -192,10 +268,30 @@ sweep(uv_timer_t *t)
 	}
 }
 
+/* The connection req came on (NULL if it is gone). */
+static struct ra_conn *
+conn_of(struct ra_http *h, h2o_req_t *req)
+{
+	h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL
+				     ? req->conn->callbacks->get_socket(req->conn)
+				     : NULL;
+
+	for (struct ra_conn *c = h->conns.next; sock != NULL && c != &h->conns;
+	     c = c->next)
+		if (c->tcp.data == sock)
+			return c;
+	return NULL;
+}
+
 static int
 on_req(h2o_handler_t *self, h2o_req_t *req)
 {
-	return ra_routes_handle(((struct ra_handler *)self)->srv, req);
+	struct ra_srv *s = ((struct ra_handler *)self)->srv;
+	struct ra_conn *c = conn_of(s->http, req);
+
+	if (c != NULL)
+		c->inflight++;
+	return ra_routes_handle(s, req);
 }
 
 static void
@@ -423,7 +519,10 @@ ra_http_send(struct ra_srv *s, h2o_req_t *req, enum ra_route r, int status,
 	     const char *ctype, h2o_iovec_t body)
 {
 	static h2o_generator_t gen = {NULL, NULL};
+	struct ra_conn *c = conn_of(s->http, req);
 
+	if (c != NULL && c->inflight > 0 && --c->inflight == 0)
+		c->since_ms = uv_now(s->loop);
 	req->res.status = status;
 	req->res.reason = reason(status);
 	req->res.content_length = body.len;

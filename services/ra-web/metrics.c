@@ -33,6 +33,8 @@ static const char *const err_names[RA_ERR_COUNT] = {
 	[RA_ERR_INTERNAL] = "internal",
 	[RA_ERR_TLS_HANDSHAKE] = "tls_handshake",
 	[RA_ERR_CONN_LIMIT] = "connection_limit",
+	[RA_ERR_PEER_LIMIT] = "peer_limit",
+	[RA_ERR_HEADER_TIMEOUT] = "header_timeout",
 	[RA_ERR_RPC] = "rpc",
 	[RA_ERR_CERT_REFRESH] = "cert_refresh",
 };

@@ -40,6 +40,8 @@ enum ra_err {
 	RA_ERR_INTERNAL,
 	RA_ERR_TLS_HANDSHAKE,	/* a fatal alert we sent */
 	RA_ERR_CONN_LIMIT,	/* closed at accept: max_connections */
+	RA_ERR_PEER_LIMIT,	/* closed at accept: max_connections_per_peer */
+	RA_ERR_HEADER_TIMEOUT,	/* no whole request within header_timeout_ms */
 	RA_ERR_RPC,		/* an internal API request answered with an error */
 	RA_ERR_CERT_REFRESH,	/* renewing the certificate's document failed */
 	RA_ERR_COUNT,

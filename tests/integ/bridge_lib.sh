@@ -6,6 +6,8 @@
 #
 #   bridge_setup [EXTRA_YAML]   CA, keys (alice: services+logs, ops: logs,
 #                               runner: exec+files, eve: not listed), config
+#                               ($BRIDGE_KEYS: more lines of its bridge:
+#                               section, indented by two spaces)
 #   bridge_start                start init and wait until it is ready
 #   host ARGS...                the cella CLI with the sim root pinned
 . "$CELLA_SOURCE_ROOT/tests/integ/lib.sh"
@@ -66,6 +68,7 @@ operators:
   - {name: ops, public_key: "$ops", roles: [logs]}
   - {name: runner, public_key: "$runner", roles: [exec, files]}
 bridge:
+${BRIDGE_KEYS:-}
   rules:
     - {listen: "vsock://any:9001", target: "ipc://$T/init.sock", roles: [services, logs]}
     - {listen: "vsock://any:53000", target: "ipc://$T/none.sock", roles: [exec, files]}

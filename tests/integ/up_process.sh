@@ -7,8 +7,15 @@
 
 # The hello service shares the host's network here: a free port inside too.
 up_app proc 16 "$(free_port)" "$(free_port)"
+# 0.0.0.0 in cella.yaml is the enclave's own network; here that is the
+# host's, so ra-web must listen on the loopback address (the file's port).
+RA_PORT=$(free_port)
+sed -i "s|^  provider: auto\$|&\n  https: {listen: \"tcp://0.0.0.0:$RA_PORT\"}|" "$T/proc/cella.yaml"
 ST=$U/state/proc
 expect_exit 0 in_app proc cella up -d --backend process
+ss -Hltn "sport = :$RA_PORT" >"$T/ra.listen"
+expect_contains "$T/ra.listen" "127.0.0.1:$RA_PORT"
+[ "$(wc -l <"$T/ra.listen")" -eq 1 ] || fail "ra-web listens beyond loopback: $(cat "$T/ra.listen")"
 expect_contains "$T/last.err" "backend process: NO ISOLATION"
 expect_contains "$T/last.out" "backend process: NO ISOLATION"
 expect_contains "$ST/console.log" "isolation=none"
