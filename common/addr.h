@@ -4,7 +4,9 @@
  *
  *   ipc:///run/cella/init.sock   nng's ipc transport (a unix socket)
  *   unix:///path/to.sock         a plain unix stream socket
- *   abstract://name              a Linux abstract unix socket (nng's name)
+ *   abstract://name              a Linux abstract unix socket (nng's name;
+ *                                no permission check: any local user may
+ *                                connect to it or take its name first)
  *   tcp://127.0.0.1:8443  tcp://[::1]:8443  tcp://kms.eu-west-1.amazonaws.com:443
  *   vsock://16:9001  vsock://any:9001 (listen on every CID)
  *

@@ -2,8 +2,17 @@
  * nngio: URL dispatch for nng sockets. ipc://, abstract:// and tcp:// are
  * handed to nng as they are. vsock:// goes through a relay on a private
  * thread (one per process, started on first use): nng itself only ever sees
- * a private abstract socket, and the relay joins each of its connections to
- * a vsock connection, byte for byte.
+ * a private unix socket, and the relay joins each of its connections to a
+ * vsock connection (or to the one stream it was given), byte for byte.
+ *
+ * Private means private: the socket lives in a directory of its own that
+ * mkdtemp made (mode 0700, a random name), so no other user can connect to
+ * it, and nobody can take its name first (an abstract name, which has no
+ * permission check at all and shows in /proc/net/unix, let any local user
+ * join an operator's attested session or squat every future name). A
+ * stream's endpoint is removed as soon as nng has connected to it, and the
+ * relay joins only a connection from this very process; a listener's lives
+ * until cella_nng_shutdown.
  */
 #include "common/nngio.h"
 
@@ -11,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,6 +31,14 @@
 #include <openssl/ssl.h>
 
 #define PROBE_TIMEOUT_MS 5000
+#define TMPDIR_MAX 64 /* a longer $TMPDIR leaves no room in sun_path */
+
+/* A private endpoint: DIR/s in a directory made for it alone. */
+struct private_ep {
+	char dir[TMPDIR_MAX + 32];
+	char url[TMPDIR_MAX + 48]; /* ipc://DIR/s */
+	struct private_ep *next;   /* the listeners' list */
+};
 
 /* The relay thread and the one request it is asked to carry out. */
 static struct {
@@ -40,6 +58,8 @@ static struct {
 	bool stop, busy, done;
 	int rv;
 	struct cella_diag diag;
+	/* endpoints that live until shutdown (listeners, vsock dials) */
+	struct private_ep *eps;
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static void
@@ -155,16 +175,53 @@ relay_call(const char *listen, const char *target, int sfd, SSL *sssl,
 	return rv;
 }
 
-/* A private name nobody else can guess or reuse. */
-static void
-private_url(char *buf, size_t len)
+/*
+ * A fresh private endpoint: DIR is $TMPDIR (when absolute and short) or
+ * /tmp, plus cella-nng-PID-XXXXXX by mkdtemp (0700, ours alone).
+ */
+static int
+private_ep_make(struct private_ep *ep, struct cella_diag *d)
 {
-	unsigned n;
+	const char *base = getenv("TMPDIR");
 
+	if (base == NULL || base[0] != '/' || strlen(base) > TMPDIR_MAX)
+		base = "/tmp";
+	snprintf(ep->dir, sizeof(ep->dir), "%s/cella-nng-%d-XXXXXX", base,
+		 (int)getpid());
+	if (mkdtemp(ep->dir) == NULL)
+		return cella_diag_set(d, -errno,
+				      "cannot make a private directory in %s: %s",
+				      base, strerror(errno));
+	snprintf(ep->url, sizeof(ep->url), "ipc://%s/s", ep->dir);
+	ep->next = NULL;
+	return 0;
+}
+
+/* Remove the endpoint's socket file and directory. */
+static void
+private_ep_remove(const struct private_ep *ep)
+{
+	char path[sizeof(ep->dir) + 2];
+
+	snprintf(path, sizeof(path), "%s/s", ep->dir);
+	(void)unlink(path);
+	(void)rmdir(ep->dir);
+}
+
+/* Keep ep (a heap copy) until cella_nng_shutdown removes it. */
+static int
+private_ep_keep(const struct private_ep *ep)
+{
+	struct private_ep *k = malloc(sizeof(*k));
+
+	if (k == NULL)
+		return -ENOMEM;
+	*k = *ep;
 	pthread_mutex_lock(&g.mu);
-	n = ++g.seq;
+	k->next = g.eps;
+	g.eps = k;
 	pthread_mutex_unlock(&g.mu);
-	snprintf(buf, len, "abstract://cella-nng-%d-%u", (int)getpid(), n);
+	return 0;
 }
 
 static int
@@ -182,26 +239,42 @@ nng_url_for(const char *url, struct cella_addr *a, struct cella_diag *d)
 	return 0;
 }
 
+/* A private endpoint kept until shutdown, for a vsock listen or dial. */
+static int
+private_ep_new_kept(struct private_ep *ep, struct cella_diag *d)
+{
+	int rv;
+
+	if ((rv = private_ep_make(ep, d)) < 0)
+		return rv;
+	if ((rv = private_ep_keep(ep)) < 0) {
+		private_ep_remove(ep);
+		return cella_diag_set(d, rv, "out of memory");
+	}
+	return 0;
+}
+
 int
 cella_nng_listen(nng_socket s, const char *url, struct cella_diag *d)
 {
+	struct private_ep ep;
 	struct cella_addr a;
 	nng_listener l;
-	char inner[64];
 	const char *nurl = url;
 	int rv;
 
 	if ((rv = nng_url_for(url, &a, d)) < 0)
 		return rv;
 	if (a.kind == CELLA_ADDR_VSOCK) {
-		private_url(inner, sizeof(inner));
-		nurl = inner;
+		if ((rv = private_ep_new_kept(&ep, d)) < 0)
+			return rv;
+		nurl = ep.url;
 	}
 	rv = cella_err_nng(nng_listen(s, nurl, &l, 0));
 	if (rv < 0)
 		return cella_diag_set(d, rv, "%s: cannot listen: %s", url,
 				      cella_strerror(rv));
-	if (nurl != url && (rv = relay_call(url, inner, -1, NULL, false, d)) < 0) {
+	if (nurl != url && (rv = relay_call(url, nurl, -1, NULL, false, d)) < 0) {
 		nng_listener_close(l);
 		return rv;
 	}
@@ -211,8 +284,8 @@ cella_nng_listen(nng_socket s, const char *url, struct cella_diag *d)
 int
 cella_nng_dial(nng_socket s, const char *url, bool block, struct cella_diag *d)
 {
+	struct private_ep ep;
 	struct cella_addr a;
-	char inner[64];
 	const char *nurl = url;
 	int rv, fd;
 
@@ -228,9 +301,10 @@ cella_nng_dial(nng_socket s, const char *url, bool block, struct cella_diag *d)
 						      url, cella_strerror(fd));
 			close(fd);
 		}
-		private_url(inner, sizeof(inner));
-		nurl = inner;
-		if ((rv = relay_call(inner, url, -1, NULL, false, d)) < 0)
+		if ((rv = private_ep_new_kept(&ep, d)) < 0)
+			return rv;
+		nurl = ep.url;
+		if ((rv = relay_call(nurl, url, -1, NULL, false, d)) < 0)
 			return rv;
 	}
 	rv = cella_err_nng(nng_dial(s, nurl, NULL, block ? 0 : NNG_FLAG_NONBLOCK));
@@ -243,38 +317,53 @@ cella_nng_dial(nng_socket s, const char *url, bool block, struct cella_diag *d)
 int
 cella_nng_dial_stream(nng_socket s, int fd, SSL *ssl, struct cella_diag *d)
 {
+	struct private_ep ep;
 	nng_dialer dl;
-	char inner[64];
 	int rv;
 
-	private_url(inner, sizeof(inner));
-	if ((rv = relay_call(inner, NULL, fd, ssl, false, d)) < 0)
+	if ((rv = private_ep_make(&ep, d)) < 0) {
+		SSL_free(ssl);
+		close(fd);
 		return rv;
-	rv = cella_err_nng(nng_dialer_create(&dl, s, inner));
+	}
+	if ((rv = relay_call(ep.url, NULL, fd, ssl, false, d)) < 0)
+		goto out;
+	rv = cella_err_nng(nng_dialer_create(&dl, s, ep.url));
 	if (rv == 0) {
 		/* One stream, one connection: redialing would find nothing. */
 		(void)nng_dialer_set_ms(dl, NNG_OPT_RECONNMINT, 3600000);
 		(void)nng_dialer_set_ms(dl, NNG_OPT_RECONNMAXT, 3600000);
+		/* Synchronous: connected (or failed) when it returns. */
 		rv = cella_err_nng(nng_dialer_start(dl, 0));
 	}
 	if (rv < 0)
-		return cella_diag_set(d, rv, "cannot dial the stream: %s",
-				      cella_strerror(rv));
-	return 0;
+		cella_diag_set(d, rv, "cannot dial the stream: %s",
+			       cella_strerror(rv));
+out:
+	/* Connected or not, the name has served: nobody may find it now. */
+	private_ep_remove(&ep);
+	return rv;
 }
 
 void
 cella_nng_shutdown(void)
 {
+	struct private_ep *ep;
+
 	pthread_mutex_lock(&g.mu);
-	if (!g.running) {
+	if (g.running) {
 		pthread_mutex_unlock(&g.mu);
-		return;
+		relay_call(NULL, NULL, -1, NULL, true, NULL);
+		pthread_join(g.thread, NULL);
+		pthread_mutex_lock(&g.mu);
+		g.running = false;
 	}
-	pthread_mutex_unlock(&g.mu);
-	relay_call(NULL, NULL, -1, NULL, true, NULL);
-	pthread_join(g.thread, NULL);
-	pthread_mutex_lock(&g.mu);
-	g.running = false;
+	/* The relay is gone and the caller closed its nng sockets: nothing
+	 * uses the private endpoints any more. */
+	while ((ep = g.eps) != NULL) {
+		g.eps = ep->next;
+		private_ep_remove(ep);
+		free(ep);
+	}
 	pthread_mutex_unlock(&g.mu);
 }

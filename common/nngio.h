@@ -2,11 +2,16 @@
  * nngio: open nng sockets by cella URL. ipc://, abstract:// and tcp:// go
  * straight to nng. nng has no vsock transport, so a vsock:// URL is served
  * through cella's relay (relay.h) running on a private thread: listening on
- * vsock://any:P makes nng listen on a private abstract socket and the relay
+ * vsock://any:P makes nng listen on a private unix socket and the relay
  * carry every accepted vsock connection to it; dialing vsock://CID:P makes
- * nng dial a private abstract socket whose connections the relay carries to
+ * nng dial a private unix socket whose connections the relay carries to
  * the vsock peer. nng's own framing crosses vsock unchanged, so the peer may
  * be another nngio user or cella-pf-proxy in front of an ipc:// service.
+ *
+ * A private socket is $TMPDIR/cella-nng-PID-XXXXXX/s (or under /tmp), in a
+ * directory mkdtemp made for it alone (0700): no other user can connect to
+ * it or take its name first. (nng 1.5.2 has no transport that takes a
+ * socketpair.) Only vsock URLs make them.
  *
  * unix:// is not an nng transport and is refused here (-EINVAL): nng speaks
  * its own framing, use ipc://.
@@ -32,8 +37,9 @@ int cella_nng_dial(nng_socket s, const char *url, bool block,
 
 /*
  * Dial over an established stream (fd non-blocking; ssl NULL for plain, or
- * an attested TLS session from atls.h): nng gets a private abstract socket
- * whose one connection the relay joins with the stream. Takes ownership of
+ * an attested TLS session from atls.h): nng gets a private socket whose one
+ * connection (from this process only) the relay joins with the stream; the
+ * socket and its directory are gone before this returns. Takes ownership of
  * fd and ssl, also on failure. nng must not redial: when the stream ends,
  * the socket is done.
  */
@@ -44,8 +50,8 @@ int cella_nng_dial_stream(nng_socket s, int fd, struct ssl_st *ssl,
 /*
  * Stop the relay thread vsock URLs started (if any) and free it, with every
  * rule it holds (each vsock listen or dial adds one, which lives until
- * then). Call after closing the nng sockets that used vsock URLs, before
- * exit.
+ * then), and remove their private sockets and directories. Call after
+ * closing the nng sockets that used vsock URLs, before exit.
  */
 void cella_nng_shutdown(void);
 

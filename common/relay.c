@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -66,6 +67,7 @@ relay_refuse(struct relay_rule *rule, int fd)
 }
 
 static void rule_accept_fixed(struct relay_rule *rule, int fd);
+static void rule_stop(struct relay_rule *rule);
 
 static void
 rule_accept_cb(uv_poll_t *h, int status, int events)
@@ -80,7 +82,7 @@ rule_accept_cb(uv_poll_t *h, int status, int events)
 			       rule->listen_url, cella_errname(status));
 		return;
 	}
-	for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
+	for (int i = 0; i < ACCEPTS_PER_WAKEUP && rule->listening; i++) {
 		fd = cella_addr_accept(rule->lfd);
 		if (fd == -EAGAIN)
 			return;
@@ -198,15 +200,34 @@ cella_relay_join(struct cella_relay *r, const char *tag, int fd_a, SSL *ssl_a,
 	return relay_conn_join(r, tag, fd_a, ssl_a, fd_b, ssl_b);
 }
 
-/* A stream rule's one connection; the stream is the relay's from now. */
+/* The pid of a unix socket's peer (at connect), or -errno. */
+static long
+peer_pid(int fd)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
+		return -errno;
+	return (long)uc.pid;
+}
+
+/*
+ * A stream rule's one connection: the stream is the relay's from now, and
+ * the listener closes. The stream is meant for this process's own nng, so
+ * a connection from any other process is refused (and the rule waits on):
+ * nobody else may join a stream that was authenticated for us.
+ */
 static void
 rule_accept_fixed(struct relay_rule *rule, int fd)
 {
 	int sfd = rule->fixed_fd;
+	long pid = peer_pid(fd);
 
-	if (sfd < 0) {
-		cella_log_warn("conn_refused", "rule=%s reason=stream_taken",
-			       rule->listen_url);
+	if (pid != (long)getpid()) {
+		cella_log_warn("conn_refused",
+			       "rule=%s reason=foreign_peer peer_pid=%ld",
+			       rule->listen_url, pid);
 		close(fd);
 		return;
 	}
@@ -214,6 +235,7 @@ rule_accept_fixed(struct relay_rule *rule, int fd)
 	relay_conn_join(rule->relay, rule->listen_url, fd, NULL, sfd,
 			rule->fixed_ssl);
 	rule->fixed_ssl = NULL;
+	rule_stop(rule);
 }
 
 static void
@@ -232,8 +254,11 @@ rule_stop(struct relay_rule *rule)
 	if (!rule->listening)
 		return;
 	rule->listening = false;
-	/* Remove the name first: nobody new can find us. */
-	cella_addr_unlink(&rule->listen);
+	/* Remove the name first: nobody new can find us. A stream rule's
+	 * name is its caller's, who removes it (with its directory) once its
+	 * connection is made: unlinking it later could hit someone else's. */
+	if (!rule->fixed)
+		cella_addr_unlink(&rule->listen);
 	rule->relay->pending_closes++;
 	uv_close((uv_handle_t *)&rule->lpoll, rule_closed_cb);
 }

@@ -76,9 +76,12 @@ int cella_relay_join(struct cella_relay *r, const char *tag, int fd_a,
 
 /*
  * A rule whose target is one established stream: the first connection
- * accepted on listen_url is joined with (fd, ssl); any later one is closed.
- * Takes ownership of fd and ssl, also on failure. This is how an attested
- * TLS stream is handed to an nng dialer (nngio.h).
+ * accepted on listen_url from this process (SO_PEERCRED) is joined with
+ * (fd, ssl) and the listener closes; a connection from another process is
+ * closed and logged (evt=conn_refused reason=foreign_peer). listen_url must
+ * be a unix socket; its file is the caller's to remove (the relay never
+ * unlinks it). Takes ownership of fd and ssl, also on failure. This is how
+ * an attested TLS stream is handed to an nng dialer (nngio.h).
  */
 int cella_relay_add_stream(struct cella_relay *r, const char *listen_url,
 			   int fd, SSL *ssl, struct cella_diag *d);

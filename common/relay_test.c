@@ -1,8 +1,9 @@
 /*
  * relay_test: the relay on a real loop and real sockets, in both data paths
  * (splice and copy): whole buffers, one byte at a time and random splits in
- * both directions, half-close each way, a reset passed on, and the bound on
- * what a relay takes from a writer whose reader has stopped.
+ * both directions, half-close each way, a reset passed on, the bound on
+ * what a relay takes from a writer whose reader has stopped, and a stream
+ * rule that only its own process can join.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/addr.h"
@@ -365,6 +367,83 @@ test_full_backlog(void **s)
 	fx_teardown(&f);
 }
 
+/* The child's side: connect, write, and expect to be closed (exit 0). */
+static int
+foreign_peer(const struct cella_addr *a)
+{
+	struct pollfd p;
+	char b;
+	ssize_t n;
+	int fd = cella_addr_connect_wait(a, 5000, NULL);
+
+	if (fd < 0 || write(fd, "evil", 4) != 4)
+		return 2;
+	p.fd = fd;
+	p.events = POLLIN;
+	if (poll(&p, 1, 5000) != 1)
+		return 1;
+	/* closed with our bytes unread: EOF or a reset */
+	n = read(fd, &b, 1);
+	return n == 0 || (n < 0 && errno == ECONNRESET) ? 0 : 1;
+}
+
+/*
+ * A stream rule joins its stream with a connection from this process only:
+ * another process (a forked child here; another user's, for real) is
+ * closed at once, the rule waits on, and once it is joined the listener is
+ * gone, so nobody can come second either.
+ */
+static void
+test_stream_own_process_only(void **s)
+{
+	struct fixture f = {0};
+	struct cella_addr a;
+	struct cella_diag d;
+	char dir[] = "/tmp/relay-test-XXXXXX", url[64], b[4];
+	int sp[2], fd, st;
+	pid_t child;
+
+	(void)s;
+	assert_non_null(mkdtemp(dir));
+	snprintf(url, sizeof(url), "ipc://%s/s", dir);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	fcntl(sp[0], F_SETFL, O_NONBLOCK);
+	assert_int_equal(uv_loop_init(&f.loop), 0);
+	assert_int_equal(cella_relay_new(&f.loop, NULL, &f.relay), 0);
+	assert_int_equal(cella_relay_add_stream(f.relay, url, sp[0], NULL, &d), 0);
+	uv_async_init(&f.loop, &f.stop, fx_stop_cb);
+	f.stop.data = &f;
+	assert_int_equal(pthread_create(&f.thread, NULL, fx_run, &f), 0);
+	assert_int_equal(cella_addr_parse(url, &a, &d), 0);
+	if ((child = fork()) == 0)
+		_exit(foreign_peer(&a));
+	assert_int_equal(waitpid(child, &st, 0), child);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0); /* closed, not joined */
+	fd = cella_addr_connect_wait(&a, 5000, &d);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "good", 4), 4);
+	assert_int_equal(read(sp[1], b, 4), 4);
+	assert_memory_equal(b, "good", 4); /* nothing of the child's */
+	/* Joined: the listener closed (its file is ours to remove). */
+	for (int i = 0; i < 250 && f.client >= 0; i++) {
+		f.client = cella_addr_connect_wait(&a, 100, NULL);
+		if (f.client >= 0) {
+			close(f.client);
+			usleep(20 * 1000);
+		}
+	}
+	assert_true(f.client < 0);
+	assert_int_equal(access(a.path, F_OK), 0);
+	unlink(a.path);
+	rmdir(dir);
+	close(fd);
+	close(sp[1]);
+	uv_async_send(&f.stop);
+	pthread_join(f.thread, NULL);
+	assert_int_equal(uv_loop_close(&f.loop), 0);
+}
+
 int
 main(void)
 {
@@ -379,6 +458,7 @@ main(void)
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_stalled_reader_bound),
 		cmocka_unit_test(test_full_backlog),
+		cmocka_unit_test(test_stream_own_process_only),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

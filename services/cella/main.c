@@ -8,6 +8,7 @@
 #include <sysexits.h>
 
 #include "common/log.h"
+#include "common/nngio.h"
 #include "services/cella/cmd.h"
 #include "services/cella/conn.h"
 
@@ -78,7 +79,10 @@ main(int argc, char **argv)
 		if (c->connects &&
 		    (rv = cella_conn_parse_args(&argc, argv)) != 0)
 			return rv;
-		return c->run(argc, argv);
+		rv = c->run(argc, argv);
+		/* A vsock URL's private socket goes with its relay. */
+		cella_nng_shutdown();
+		return rv;
 	}
 	fprintf(stderr, "cella: unknown command '%s' (try 'cella --help')\n",
 		argv[1]);

@@ -1,0 +1,110 @@
+#!/bin/bash
+# A hostile local user against the private endpoints nngio opens to hand a
+# stream to nng (issue 10, item 1). An unprivileged user made by this test
+# (1) binds in advance the abstract names the old code would use for an
+# operator's `cella exec` (@cella-nng-PID-N) and keeps connecting to every
+# listener of that process while the exec runs through the attested
+# bridge: the exec must work and the attacker must reach nothing; and
+# (2) finds the private endpoint behind a service listening on
+# vsock://any:P (a second cella-pipeline) and points the real cella CLI at
+# it, which on the old code ran a command as root with every role: it must
+# be refused, while the operator's own exec over vsock still works.
+. "$CELLA_SOURCE_ROOT/tests/integ/bridge_lib.sh"
+
+[ "$(id -u)" = 0 ] || skip "needs root to create an unprivileged user"
+command -v useradd >/dev/null && command -v setpriv >/dev/null ||
+	skip "needs useradd and setpriv"
+THIEF=$B/tests/tools/sockthief
+U=cthj$$
+useradd --system --no-create-home --shell /usr/sbin/nologin "$U" ||
+	fail "useradd $U"
+trap 'rc=$?; userdel "$U" 2>/dev/null; (exit $rc); lib_cleanup' EXIT
+trap 'exit 143' TERM INT
+# setpriv execs the command: its pid is the thief's (start and stop rely on it).
+THIEF_AS=(setpriv --reuid "$U" --regid "$U" --clear-groups --)
+# The thief needs to run the build's binaries, nothing of ours.
+"${THIEF_AS[@]}" test -x "$CELLA" ||
+	skip "$U cannot run $CELLA (build dir not world-readable)"
+
+R=$T/root
+mkdir -p "$R"
+bridge_setup "policy: {exec: true, files: true}
+pipeline:
+  listen: ipc://$T/none.sock
+  roots: [$R]"
+bridge_start
+for _ in $(seq 250); do [ -S "$T/none.sock" ] && break; sleep 0.02; done
+export CELLA_CONTROL=ipc://$T/init.sock
+wait_gone() { # PID SECONDS
+	local i
+	for i in $(seq $(($2 * 50))); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# (1) The CLI's private endpoint, during a real exec through the bridge.
+mkfifo "$T/go"
+(
+	echo "$BASHPID" >"$T/op.pid"
+	read -r _ <"$T/go"
+	exec "$CELLA" --enclave vsock://16 --root "$T/ca/root.pem" \
+		--key "$T/runner.pem" exec -- sh -c 'echo $((6 * 7)); id -u'
+) >"$T/op.out" 2>"$T/op.err" &
+op=$!
+for _ in $(seq 250); do [ -s "$T/op.pid" ] && break; sleep 0.02; done
+pid=$(cat "$T/op.pid")
+[ -n "$pid" ] || fail "the operator's exec did not start"
+squats=()
+for n in $(seq 8); do squats+=("cella-nng-$pid-$n"); done
+start hammer "${THIEF_AS[@]}" "$THIEF" hammer "cella-nng-$pid-" "${squats[@]}"
+echo go >"$T/go"
+# A squatted name may block the exec: give it 30 s, then call it blocked.
+wait_gone $op 30 || { kill -KILL $op; echo "(blocked: killed after 30 s)" >>"$T/op.err"; }
+rc=0
+wait $op || rc=$?
+kill -TERM "$PID_hammer"
+wait "$PID_hammer" || fail "the hammer failed"
+unset "LIB_PIDS[hammer]"
+cat "$T/hammer.log" >&2
+if [ "$rc" -ne 0 ]; then
+	cat "$T/op.err" >&2
+	fail "the operator's exec failed ($rc) while $U squatted its names"
+fi
+expect_eq "$(tr '\n' ' ' <"$T/op.out")" "42 0 " "the operator's exec output"
+expect_contains "$T/hammer.log" "connected="
+grep -q "connected=[1-9]" "$T/hammer.log" &&
+	fail "$U connected to the operator's private endpoint"
+
+# (2) A service listening on vsock: its private endpoint, found and used.
+cat >"$T/p2.yaml" <<EOF
+init:
+  control: ipc://$T/init.sock
+policy: {exec: true, files: true}
+pipeline:
+  listen: vsock://any:53001
+  roots: [$R]
+EOF
+start p2 "$B/services/pipeline/cella-pipeline" --config "$T/p2.yaml"
+"${THIEF_AS[@]}" "$THIEF" find "cella-nng-$PID_p2-" >"$T/found" ||
+	fail "sockthief find"
+[ -s "$T/found" ] || fail "no private endpoint of pid $PID_p2 in /proc/net/unix"
+while read -r name; do
+	case $name in
+	@*) url=abstract://${name#@} ;;
+	*) url=ipc://$name ;;
+	esac
+	got=0
+	CELLA_PIPELINE=$url "${THIEF_AS[@]}" "$CELLA" exec -- id -u \
+		>"$T/thief.out" 2>"$T/thief.err" || got=$?
+	if [ "$got" -eq 0 ]; then
+		fail "$U ran '$(cat "$T/thief.out")' through $url (uid 0 = root)"
+	fi
+	grep -qiE "permission denied|not permitted" "$T/thief.err" ||
+		fail "$url: not refused by permissions: $(cat "$T/thief.err")"
+done <"$T/found"
+CELLA_PIPELINE=vsock://16:53001 expect_exit 0 "$CELLA" exec -- echo operator
+expect_eq "$(cat "$T/last.out")" "operator" "the operator's exec over vsock"
+stop p2
+exit 0
