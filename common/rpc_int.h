@@ -77,6 +77,10 @@ void rpc_arm_recv(struct cella_rpc_req *w);
 int rpc_worker_new(struct cella_rpc_server *s, struct cella_rpc_req **out);
 /* rpc_worker.c: a detached request's reply has gone (its aio callback). */
 void rpc_detached_end(struct cella_rpc_req *w);
+/* An envelope (an error reply when errmsg is not NULL) into a message of
+ * exactly its size. */
+int rpc_encode_msg(uint32_t type, uint64_t id, const cbor_item_t *body,
+		   int err, const char *errmsg, nng_msg **out);
 int end_with_error(struct cella_rpc_req *w, uint64_t id, int err,
 		   const char *msg);
 
