@@ -2,6 +2,16 @@
  * rpc_client: the REQ side of rpc.h. Every call runs on its own nng
  * context, so threads may share a client. nng's resend is off (a request
  * is never executed twice).
+ *
+ * A lost connection ends every call in flight at once. nng's REQ would
+ * keep such a request to send again on the next connection (which, for a
+ * stream, never comes; for a redialed one, would run the request twice)
+ * and its caller would wait out its whole timeout (minutes for a file
+ * transfer). So every call is listed on its client, and when a connection
+ * goes (nng's pipe event) each listed call is aborted and fails with
+ * -ECONNRESET; a stream client fails every later call at once as well.
+ * A call starts each nng operation under the client's lock after checking
+ * that it was not lost, so an abort can never fall between two operations.
  */
 #include "common/rpc.h"
 
@@ -20,6 +30,24 @@
 #include "common/nngio.h"
 #include "common/rpc_int.h"
 
+/* A connection of c's went away: end the calls in flight (nng thread). */
+static void
+client_pipe_gone(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct cella_rpc_client *c = arg;
+	struct rpc_call *call;
+
+	(void)p;
+	(void)ev;
+	nng_mtx_lock(c->mu);
+	if (c->stream)
+		c->gone = true;
+	LIST_FOREACH(call, &c->calls, link) {
+		call->lost = true;
+		nng_aio_abort(call->aio, NNG_ECONNRESET);
+	}
+	nng_mtx_unlock(c->mu);
+}
 
 /* A REQ socket with cella's options, not yet connected. */
 static int
@@ -36,6 +64,11 @@ client_alloc(const char *name, int timeout_ms, struct cella_rpc_client **out,
 	c->timeout_ms = timeout_ms;
 	atomic_init(&c->next_id, 1);
 	snprintf(c->url, sizeof(c->url), "%s", name);
+	LIST_INIT(&c->calls);
+	if ((rv = cella_err_nng(nng_mtx_alloc(&c->mu))) < 0) {
+		rv = cella_diag_set(d, rv, "rpc: %s", cella_strerror(rv));
+		goto fail;
+	}
 	if ((rv = cella_err_nng(nng_req0_open(&c->sock))) < 0) {
 		rv = cella_diag_set(d, rv, "rpc: cannot open a REQ socket: %s",
 				    cella_strerror(rv));
@@ -47,7 +80,9 @@ client_alloc(const char *name, int timeout_ms, struct cella_rpc_client **out,
 						  NNG_OPT_REQ_RESENDTIME,
 						  NNG_DURATION_INFINITE))) < 0 ||
 	    (rv = cella_err_nng(nng_socket_set_size(
-		     c->sock, NNG_OPT_RECVMAXSZ, registry_max_bytes()))) < 0) {
+		     c->sock, NNG_OPT_RECVMAXSZ, registry_max_bytes()))) < 0 ||
+	    (rv = cella_err_nng(nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST,
+						client_pipe_gone, c))) < 0) {
 		rv = cella_diag_set(d, rv, "rpc: socket options: %s",
 				    cella_strerror(rv));
 		goto fail;
@@ -88,6 +123,7 @@ cella_rpc_client_new_stream(int fd, SSL *ssl, const char *name, int timeout_ms,
 		close(fd);
 		return rv;
 	}
+	c->stream = true;
 	if ((rv = cella_nng_dial_stream(c->sock, fd, ssl, d)) < 0) {
 		cella_rpc_client_free(c);
 		return rv;
@@ -101,8 +137,11 @@ cella_rpc_client_free(struct cella_rpc_client *c)
 {
 	if (c == NULL)
 		return;
+	/* nng_close returns once every pipe event has run. */
 	if (c->sock_open)
 		nng_close(c->sock);
+	if (c->mu != NULL)
+		nng_mtx_free(c->mu);
 	free(c);
 }
 
@@ -115,39 +154,89 @@ left_ms(nng_time deadline)
 	return now >= deadline ? 1 : (nng_duration)(deadline - now);
 }
 
+/*
+ * Start a send (m not NULL) or a receive on ctx, unless call's connection
+ * is gone already; the lock makes the check and the start one step for
+ * client_pipe_gone. false: not started (m stays the caller's).
+ */
+static bool
+call_start(struct cella_rpc_client *c, struct rpc_call *call, nng_ctx ctx,
+	   nng_msg *m, nng_time deadline)
+{
+	bool ok;
+
+	nng_mtx_lock(c->mu);
+	ok = !call->lost && !c->gone;
+	if (ok) {
+		nng_aio_set_timeout(call->aio, left_ms(deadline));
+		if (m != NULL) {
+			nng_aio_set_msg(call->aio, m);
+			nng_ctx_send(ctx, call->aio);
+		} else {
+			nng_ctx_recv(ctx, call->aio);
+		}
+	}
+	nng_mtx_unlock(c->mu);
+	return ok;
+}
+
+/* One operation, waited for; 0 or -errno (-ECONNRESET: lost). */
+static int
+call_step(struct cella_rpc_client *c, struct rpc_call *call, nng_ctx ctx,
+	  nng_msg *m, nng_time deadline)
+{
+	if (!call_start(c, call, ctx, m, deadline)) {
+		nng_msg_free(m);
+		return -ECONNRESET;
+	}
+	nng_aio_wait(call->aio);
+	return cella_err_nng(nng_aio_result(call->aio));
+}
+
+/* The error of a failed exchange into d. */
+static int
+exchange_error(const struct cella_rpc_client *c, bool lost, int rv,
+	       struct cella_diag *d)
+{
+	/* nng itself fails a call waiting for its reply with ECONNRESET
+	 * when the pipe closes (resend is off): the same loss. */
+	if (lost || rv == -ECONNRESET)
+		return cella_diag_set(d, -ECONNRESET,
+				      "%s: the connection was lost", c->url);
+	if (rv == -ETIMEDOUT)
+		return cella_diag_set(d, rv, "%s: no reply within %d ms",
+				      c->url, c->timeout_ms);
+	return cella_diag_set(d, rv, "%s: %s", c->url, cella_strerror(rv));
+}
+
 /* One exchange on its own context; *out is the reply message. */
 static int
 exchange(struct cella_rpc_client *c, nng_ctx ctx, nng_msg *m, nng_msg **out,
 	 struct cella_diag *d)
 {
 	nng_time deadline = nng_clock() + (nng_time)c->timeout_ms;
-	nng_aio *aio = NULL;
+	struct rpc_call call = {0};
+	bool lost;
 	int rv;
 
-	if ((rv = cella_err_nng(nng_aio_alloc(&aio, NULL, NULL))) < 0) {
+	if ((rv = cella_err_nng(nng_aio_alloc(&call.aio, NULL, NULL))) < 0) {
 		nng_msg_free(m);
 		return cella_diag_set(d, rv, "rpc: %s", cella_strerror(rv));
 	}
-	nng_aio_set_timeout(aio, left_ms(deadline));
-	nng_aio_set_msg(aio, m);
-	nng_ctx_send(ctx, aio);
-	nng_aio_wait(aio);
-	if ((rv = cella_err_nng(nng_aio_result(aio))) < 0) {
-		nng_msg_free(nng_aio_get_msg(aio));
-		goto out;
-	}
-	nng_aio_set_timeout(aio, left_ms(deadline));
-	nng_ctx_recv(ctx, aio);
-	nng_aio_wait(aio);
-	if ((rv = cella_err_nng(nng_aio_result(aio))) == 0)
-		*out = nng_aio_get_msg(aio);
-out:
-	if (rv == -ETIMEDOUT)
-		cella_diag_set(d, rv, "%s: no reply within %d ms", c->url,
-			       c->timeout_ms);
-	else if (rv < 0)
-		cella_diag_set(d, rv, "%s: %s", c->url, cella_strerror(rv));
-	nng_aio_free(aio);
+	nng_mtx_lock(c->mu);
+	LIST_INSERT_HEAD(&c->calls, &call, link);
+	nng_mtx_unlock(c->mu);
+	if ((rv = call_step(c, &call, ctx, m, deadline)) < 0)
+		nng_msg_free(nng_aio_get_msg(call.aio)); /* not sent */
+	else if ((rv = call_step(c, &call, ctx, NULL, deadline)) == 0)
+		*out = nng_aio_get_msg(call.aio);
+	nng_mtx_lock(c->mu);
+	LIST_REMOVE(&call, link);
+	lost = call.lost || c->gone;
+	nng_mtx_unlock(c->mu);
+	if (rv < 0)
+		rv = exchange_error(c, lost, rv, d);
+	nng_aio_free(call.aio);
 	return rv;
 }
 

@@ -61,12 +61,24 @@ struct cella_rpc_server {
 	void *on_close_arg;
 };
 
+/* A call in progress, listed on its client (rpc_client.c). */
+struct rpc_call {
+	nng_aio *aio;
+	bool lost; /* its connection went away: it ends now */
+	LIST_ENTRY(rpc_call) link;
+};
+
 struct cella_rpc_client {
 	nng_socket sock;
 	bool sock_open;
 	int timeout_ms;
 	atomic_uint_fast64_t next_id;
 	char url[CELLA_ADDR_URL_MAX + 1];
+	/* under mu */
+	nng_mtx *mu;
+	bool stream; /* one connection, never redialed */
+	bool gone;   /* a stream client's connection has ended */
+	LIST_HEAD(, rpc_call) calls;
 };
 
 size_t registry_max_bytes(void);

@@ -6,7 +6,8 @@
  * at once), error replies for
  * garbage and unknown types sent with a raw nng REQ socket while the server
  * keeps serving, handler errors, client timeouts followed by working calls,
- * and shutdown with requests still open (ASan checks that nothing leaks).
+ * a stream client whose stream ends (every call fails at once), and
+ * shutdown with requests still open (ASan checks that nothing leaks).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,16 +17,20 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include "common/addr.h"
 #include "common/cbor.h"
 #include "common/log.h"
+#include "common/nngio.h"
 #include "common/rpc.h"
 
 #define QMAX 1024
@@ -491,6 +496,71 @@ test_server_gone(void **state)
 	cella_rpc_client_free(quick);
 }
 
+static long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *
+hang_call(void *arg)
+{
+	struct cella_diag d;
+
+	return (void *)(intptr_t)ping(arg, "x", "hang", &d);
+}
+
+/*
+ * A stream client (the CLI through the bridge) whose stream ends: the call
+ * waiting for its reply fails at once, and so does every later call, with
+ * -ECONNRESET and "the connection was lost", long before the timeout (a
+ * minute here) that nng would otherwise wait for a connection that can
+ * never come back.
+ */
+static void
+test_stream_lost(void **state)
+{
+	struct fx *f = *state;
+	struct cella_rpc_client *sc = NULL;
+	struct cella_addr a;
+	struct cella_diag d;
+	pthread_t t;
+	void *res;
+	long t0;
+	int fd;
+
+	assert_int_equal(cella_addr_parse(f->url, &a, &d), 0);
+	fd = cella_addr_connect_wait(&a, 5000, &d);
+	assert_true(fd >= 0);
+	assert_int_equal(cella_rpc_client_new_stream(fd, NULL, "the stream",
+						     60000, &sc, &d),
+			 0);
+	assert_int_equal(ping(sc, "up", NULL, &d), 0);
+	assert_int_equal(pthread_create(&t, NULL, hang_call, sc), 0);
+	for (int i = 0; i < 500; i++) { /* until the server holds it */
+		pthread_mutex_lock(&f->mu);
+		fd = (int)f->nhung;
+		pthread_mutex_unlock(&f->mu);
+		if (fd > 0)
+			break;
+		usleep(10 * 1000);
+	}
+	assert_int_equal(fd, 1);
+	t0 = mono_ms();
+	cella_rpc_server_free(f->srv);
+	f->srv = NULL;
+	assert_int_equal(pthread_join(t, &res), 0);
+	assert_int_equal((int)(intptr_t)res, -ECONNRESET);
+	assert_int_equal(ping(sc, "later", NULL, &d), -ECONNRESET);
+	assert_string_equal(d.msg, "the stream: the connection was lost");
+	assert_true(mono_ms() - t0 < 5000);
+	cella_rpc_client_free(sc);
+	cella_nng_shutdown();
+}
+
 static void
 test_bad_args(void **state)
 {
@@ -535,6 +605,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_gone, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stream_lost, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
 	};
