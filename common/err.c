@@ -154,12 +154,17 @@ cella_err_cbor(int code)
 int
 cella_diag_set(struct cella_diag *d, int err, const char *fmt, ...)
 {
+	char msg[sizeof(d->msg)];
 	va_list ap;
 
 	if (d != NULL) {
+		/* Formatted aside first: callers prefix the message they got
+		 * ("session: %s", d->msg), and vsnprintf into the buffer it
+		 * reads from repeats the prefix and loses the message. */
 		va_start(ap, fmt);
-		vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
+		memcpy(d->msg, msg, sizeof(msg));
 	}
 	return err;
 }

@@ -39,7 +39,11 @@ struct cella_diag {
 	char msg[512];
 };
 
-/* Format into d (if d is not NULL); returns err so callers can tail-call. */
+/*
+ * Format into d (if d is not NULL); returns err so callers can tail-call.
+ * The arguments may include d->msg itself, to prefix what a callee said:
+ * cella_diag_set(d, rv, "session: %s", d->msg).
+ */
 int cella_diag_set(struct cella_diag *d, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
