@@ -527,8 +527,11 @@ cella_addr_connect_wait(const struct cella_addr *a, int timeout_ms,
 	else
 		rv = -errno;
 	if (rv < 0) {
+		char url[CELLA_ADDR_URL_MAX + 16];
+
 		close(fd);
-		return cella_diag_set(d, rv, "cannot connect: %s",
+		cella_addr_format(a, url, sizeof(url));
+		return cella_diag_set(d, rv, "%s: cannot connect: %s", url,
 				      strerror(-rv));
 	}
 blocking:

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <poll.h>
 #include <stdio.h>
@@ -60,12 +61,19 @@ ssl_wait(SSL *ssl, int fd, int rv, long deadline, struct cella_diag *d)
 		p.events = POLLOUT;
 		break;
 	case SSL_ERROR_ZERO_RETURN:
-		return cella_diag_set(d, -ECONNRESET, "the peer closed");
 	case SSL_ERROR_SYSCALL:
 		cella_err_ssl(0, NULL, 0);
 		return cella_diag_set(d, -ECONNRESET,
-				      "the connection was cut");
+				      "the peer closed the connection during "
+				      "the attestation exchange");
 	default:
+		if (ERR_GET_REASON(ERR_peek_last_error()) ==
+		    SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+			cella_err_ssl(0, NULL, 0);
+			return cella_diag_set(d, -ECONNRESET,
+					      "the peer closed the connection "
+					      "during the attestation exchange");
+		}
 		cella_err_ssl(-EPROTO, why, sizeof(why));
 		return cella_diag_set(d, -EPROTO, "TLS: %s", why);
 	}
@@ -401,7 +409,7 @@ cella_atls_dial(const char *url, const struct cella_atls_dial_opts *o, int *fdp,
 	if ((rv = cella_tls_client_ctx(key, cert, &ctx, d)) < 0)
 		goto out;
 	if ((fd = cella_addr_connect_wait(&a, o->timeout_ms, d)) < 0) {
-		rv = cella_diag_set(d, fd, "%s: %s", url, d->msg);
+		rv = fd; /* d names the address already */
 		goto out;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -410,8 +418,12 @@ cella_atls_dial(const char *url, const struct cella_atls_dial_opts *o, int *fdp,
 		goto out;
 	}
 	if ((rv = cella_tls_handshake(ssl, fd, false, o->timeout_ms, d)) < 0 ||
-	    (rv = cella_atls_client(ssl, fd, o->pol, o->cache, peer, d)) < 0)
+	    (rv = cella_atls_client(ssl, fd, o->pol, o->cache, peer, d)) < 0) {
+		/* the refusals (EACCES) are the enclave's words: left alone */
+		if (rv != -EACCES)
+			cella_diag_set(d, rv, "%s: %s", url, d->msg);
 		goto out;
+	}
 	*fdp = fd;
 	*sslp = ssl;
 	fd = -1;

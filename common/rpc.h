@@ -141,7 +141,8 @@ void cella_rpc_client_free(struct cella_rpc_client *c);
 /*
  * A client over an established stream (an attested TLS session to the
  * bridge, say: atls.h). Takes ownership of fd and ssl, also on failure.
- * name labels the stream in errors.
+ * name labels the stream in errors. The stream is the client's only
+ * connection: once it ends, every call fails at once with -ECONNRESET.
  */
 struct ssl_st;
 int cella_rpc_client_new_stream(int fd, struct ssl_st *ssl, const char *name,
@@ -151,9 +152,11 @@ int cella_rpc_client_new_stream(int fd, struct ssl_st *ssl, const char *name,
 /*
  * Send a request and wait for its reply. On success *reply owns the reply
  * (cella_env_fini). An error reply gives its negative errno with its message
- * in d; -ETIMEDOUT when no reply came in time; -EINVAL when type is not a
- * registered request; -EPROTO when the reply does not answer the request.
- * A request is sent once, never resent.
+ * in d; -ETIMEDOUT when no reply came in time; -ECONNRESET ("NAME: the
+ * connection was lost") at once when the connection carrying the request
+ * ends before its reply (every call in flight on it fails); -EINVAL when
+ * type is not a registered request; -EPROTO when the reply does not answer
+ * the request. A request is sent once, never resent.
  */
 int cella_rpc_call(struct cella_rpc_client *c, uint32_t type,
 		   const cbor_item_t *body, struct cella_env *reply,

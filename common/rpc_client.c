@@ -125,6 +125,12 @@ cella_rpc_client_new_stream(int fd, SSL *ssl, const char *name, int timeout_ms,
 	}
 	c->stream = true;
 	if ((rv = cella_nng_dial_stream(c->sock, fd, ssl, d)) < 0) {
+		/* nng's handshake over a stream whose far end is gone */
+		if (rv == -EPIPE || rv == -ECONNRESET || rv == -ECONNABORTED)
+			rv = cella_diag_set(d, -ECONNRESET,
+					    "%s: the connection was lost", name);
+		else
+			cella_diag_set(d, rv, "%s: %s", name, d->msg);
 		cella_rpc_client_free(c);
 		return rv;
 	}

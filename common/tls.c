@@ -202,6 +202,34 @@ now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * A failed handshake (how = SSL_get_error's answer): a peer that went away
+ * (EOF, EPIPE, a reset; OpenSSL 3 may call it an unexpected EOF) is
+ * -ECONNRESET and said so; anything else is a TLS failure OpenSSL names.
+ */
+static int
+handshake_failed(int how, struct cella_diag *d)
+{
+	int sys = errno;
+	unsigned long e = ERR_peek_last_error();
+
+	if (how == SSL_ERROR_SYSCALL && sys != 0 && sys != EPIPE &&
+	    sys != ECONNRESET) {
+		ERR_clear_error();
+		return cella_diag_set(d, -sys, "the connection failed during "
+					       "the TLS handshake: %s",
+				      strerror(sys));
+	}
+	if (how == SSL_ERROR_SYSCALL || how == SSL_ERROR_ZERO_RETURN ||
+	    ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+		ERR_clear_error();
+		return cella_diag_set(d, -ECONNRESET,
+				      "the peer closed the connection during "
+				      "the TLS handshake");
+	}
+	return ssl_fail(d, "TLS handshake failed");
+}
+
 int
 cella_tls_handshake(SSL *ssl, int fd, bool server, int timeout_ms,
 		    struct cella_diag *d)
@@ -210,12 +238,12 @@ cella_tls_handshake(SSL *ssl, int fd, bool server, int timeout_ms,
 	struct pollfd p = {.fd = fd};
 
 	for (;;) {
-		int rv = server ? SSL_accept(ssl) : SSL_connect(ssl);
+		int rv = server ? SSL_accept(ssl) : SSL_connect(ssl), how;
 		long left;
 
 		if (rv == 1)
 			return 0;
-		switch (SSL_get_error(ssl, rv)) {
+		switch ((how = SSL_get_error(ssl, rv))) {
 		case SSL_ERROR_WANT_READ:
 			p.events = POLLIN;
 			break;
@@ -223,7 +251,7 @@ cella_tls_handshake(SSL *ssl, int fd, bool server, int timeout_ms,
 			p.events = POLLOUT;
 			break;
 		default:
-			return ssl_fail(d, "TLS handshake failed");
+			return handshake_failed(how, d);
 		}
 		left = deadline - now_ms();
 		if (left <= 0 || poll(&p, 1, (int)left) == 0)

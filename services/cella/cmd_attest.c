@@ -232,9 +232,10 @@ cella_cmd_attest(int argc, char **argv)
 	if ((rv = cella_conn_check_files("attest")) != 0)
 		return rv;
 	if ((rv = dial(&o, &peer, &d)) < 0) {
-		fprintf(stderr, "cella attest: %s%s\n",
-			rv == -EACCES ? "refused: " : "",
-			d.msg[0] ? d.msg : cella_strerror(rv));
+		if (rv == -EACCES)
+			fprintf(stderr, "cella attest: refused: %s\n", d.msg);
+		else
+			cella_conn_report("attest", rv, d.msg, true);
 		return rv == -EACCES ? EX_NOPERM : EX_UNAVAILABLE;
 	}
 	if (o.out != NULL && save(o.out, &peer) < 0)

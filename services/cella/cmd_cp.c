@@ -329,7 +329,7 @@ cella_cmd_cp(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (rv < 0 || cp_failed(&x)) {
 		rv = cp_err(&x, rv);
-		fprintf(stderr, "cella cp: %s\n", x.msg[0] ? x.msg : cella_strerror(rv));
+		cella_conn_report("cp", rv, x.msg, false);
 		rv = exit_code(&x, rv);
 	} else {
 		if (o.json)

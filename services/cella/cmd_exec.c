@@ -198,8 +198,7 @@ start(struct cella_rpc_client *c, const struct xopts *o, uint64_t *id,
 	rv = cella_rpc_call(c, CELLA_MSG_PIPE_EXEC, b, &r, &d);
 	cbor_decref(&b);
 	if (rv < 0) {
-		fprintf(stderr, "cella exec: %s\n",
-			d.msg[0] ? d.msg : cella_strerror(rv));
+		cella_conn_report("exec", rv, d.msg, false);
 		return start_error(rv);
 	}
 	rv = cella_cbor_get_uint(r.body, "id", UINT64_MAX, id, &d) < 0 ||

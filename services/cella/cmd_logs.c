@@ -3,11 +3,14 @@
  * as cella-init keeps it: the bytes exactly as the service wrote them (a
  * newline after each complete line, none after a partial one), stdout and
  * stderr interleaved in the order they were read. -f follows with
- * long-polls until interrupted. Lines the ring dropped before they could be
- * read are reported on stderr.
+ * long-polls until interrupted, or until nobody reads our stdout any more
+ * (exit 141, as a SIGPIPE would have it). Lines the ring dropped before
+ * they could be read are reported on stderr.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +41,9 @@ usage(FILE *f)
 		   "$CELLA_CONTROL or " CELLA_CTL_DEFAULT_URL ")\n");
 }
 
-/* Print a reply's lines; *next and *more for paging. */
-static void
+/* Print a reply's lines; *next and *more for paging. 0, or 141 when our
+ * stdout is gone (SIGPIPE is ignored: see main.c), or 74. */
+static int
 print_lines(const cbor_item_t *body, uint64_t *next, bool *more)
 {
 	const cbor_item_t *lines = cella_cbor_map_get(body, "lines");
@@ -64,7 +68,12 @@ print_lines(const cbor_item_t *body, uint64_t *next, bool *more)
 		if (!partial)
 			fputc('\n', stdout);
 	}
-	fflush(stdout);
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 0;
+	if (errno == EPIPE)
+		return 128 + SIGPIPE;
+	fprintf(stderr, "cella logs: writing stdout: %s\n", strerror(errno));
+	return EX_IOERR;
 }
 
 static int
@@ -85,7 +94,7 @@ request(struct cella_rpc_client *cli, const struct lopts *o, uint32_t type,
 		goto out;
 	rv = cella_ctl_call("logs", cli, type, b, CELLA_MSG_INIT_LOGS_REPLY, &reply);
 	if (rv == 0) {
-		print_lines(reply.body, next, more);
+		rv = print_lines(reply.body, next, more);
 		cella_env_fini(&reply);
 	}
 out:

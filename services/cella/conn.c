@@ -125,6 +125,9 @@ takes_value(const char *name)
  * operator key and the PCRs it was measured with; a flag given explicitly
  * wins over each.
  */
+/* The enclave's name, when --enclave named one (for messages). */
+static char enclave_name[CELLA_STATE_NAME_MAX + 1];
+
 int
 cella_conn_resolve(struct cella_diag *d)
 {
@@ -148,6 +151,7 @@ cella_conn_resolve(struct cella_diag *d)
 	    setenv("CELLA_VSOCK_CID", "3", 1) < 0)
 		return -ENOMEM;
 	snprintf(url, sizeof(url), "vsock://%u", st.cid);
+	snprintf(enclave_name, sizeof(enclave_name), "%s", st.name);
 	cella_conn.enclave = url;
 	snprintf(root, sizeof(root), "%s", st.root);
 	snprintf(key, sizeof(key), "%s", st.key);
@@ -304,6 +308,33 @@ cella_conn_dial(enum cella_svc svc, int timeout_ms, int *fd, SSL **ssl,
 	return rv;
 }
 
+/* What an operator can do about a connection that failed with err. */
+static const char *
+advice(int err, bool dialing)
+{
+	if (err == -ECONNRESET || err == -ECONNABORTED ||
+	    (dialing && err == -EPIPE))
+		return "the enclave, its bridge or the service went away: "
+		       "check with `cella ls` and `cella ps`, then try again";
+	if (dialing && (err == -ECONNREFUSED || err == -ENOENT))
+		return "nothing answers there: is the enclave running "
+		       "(`cella ls`)?";
+	if (dialing && err == -ETIMEDOUT)
+		return "no answer in time: check the enclave with `cella ps`, "
+		       "then try again";
+	return NULL;
+}
+
+void
+cella_conn_report(const char *verb, int err, const char *msg, bool dialing)
+{
+	const char *a = advice(err, dialing);
+
+	fprintf(stderr, "cella %s: %s%s%s%s\n", verb,
+		msg != NULL && msg[0] != '\0' ? msg : cella_strerror(err),
+		a != NULL ? " (" : "", a != NULL ? a : "", a != NULL ? ")" : "");
+}
+
 /* Exit code for a failed bridge dial, after saying why. */
 static int
 dial_failed(const char *verb, int rv, const struct cella_diag *d)
@@ -312,8 +343,15 @@ dial_failed(const char *verb, int rv, const struct cella_diag *d)
 		fprintf(stderr, "cella %s: refused: %s\n", verb, d->msg);
 		return EX_NOPERM;
 	}
-	fprintf(stderr, "cella %s: %s\n", verb,
-		d->msg[0] ? d->msg : cella_strerror(rv));
+	if (enclave_name[0] != '\0') {
+		struct cella_diag n;
+
+		cella_diag_set(&n, rv, "enclave '%s': %s", enclave_name,
+			       d->msg[0] ? d->msg : cella_strerror(rv));
+		cella_conn_report(verb, rv, n.msg, true);
+	} else {
+		cella_conn_report(verb, rv, d->msg, true);
+	}
 	return rv == -EINVAL ? EX_USAGE : EX_UNAVAILABLE;
 }
 
@@ -393,6 +431,7 @@ cella_conn_open(const char *verb, enum cella_svc svc, int timeout_ms,
 	struct cella_diag d = {{0}};
 	const char *url = cella_conn_local_url(svc);
 	static struct cella_atls_peer peer;
+	char label[CELLA_STATE_NAME_MAX + 64];
 	SSL *ssl = NULL;
 	int fd = -1, rv;
 
@@ -404,16 +443,22 @@ cella_conn_open(const char *verb, enum cella_svc svc, int timeout_ms,
 			return dial_failed(verb, rv, &d);
 		cella_log_info("attested", "module_id=%s operator=%s",
 			       cella_q(peer.module_id), cella_q(peer.operator));
-		rv = cella_rpc_client_new_stream(fd, ssl, cella_conn.enclave,
-						 timeout_ms, out, &d);
+		/* what the calls' errors call the connection */
+		if (enclave_name[0] != '\0')
+			snprintf(label, sizeof(label), "enclave '%s' (%s)",
+				 enclave_name, cella_conn.enclave);
+		else
+			snprintf(label, sizeof(label), "%s", cella_conn.enclave);
+		rv = cella_rpc_client_new_stream(fd, ssl, label, timeout_ms,
+						 out, &d);
 		if (rv < 0)
 			return dial_failed(verb, rv, &d);
 		return 0;
 	}
 	rv = cella_rpc_client_new(url, timeout_ms, out, &d);
 	if (rv < 0) {
-		fprintf(stderr, "cella %s: cannot reach %s\n", verb,
-			d.msg[0] ? d.msg : cella_strerror(rv));
+		cella_diag_set(&d, rv, "cannot reach %s", d.msg[0] ? d.msg : url);
+		cella_conn_report(verb, rv, d.msg, true);
 		return EX_UNAVAILABLE;
 	}
 	return 0;

@@ -103,6 +103,16 @@ int cella_conn_policy(struct cella_verify_policy *pol, X509 **root,
  */
 int cella_conn_resolve(struct cella_diag *d);
 
+/*
+ * Report a failed dial (dialing) or call: "cella VERB: MSG" (MSG names the
+ * connection; NULL or "": err's text) and, on the same line, what the
+ * operator can do about a connection that was lost, or (dialing) refused
+ * or silent. A call's other errors are the service's own answers and
+ * carry their own advice.
+ */
+void cella_conn_report(const char *verb, int err, const char *msg,
+		       bool dialing);
+
 /* The local URL of svc (environment override or default). */
 const char *cella_conn_local_url(enum cella_svc svc);
 

@@ -55,12 +55,12 @@ cella_ctl_open(const char *verb, const char *url, int timeout_ms,
 	rv = cella_rpc_client_new(url, timeout_ms, out, &d);
 	if (rv < 0) {
 		if (d.msg[0] != '\0') /* it names the address already */
-			fprintf(stderr, "cella %s: cannot reach cella-init: %s\n",
-				verb, d.msg);
+			cella_diag_set(&d, rv, "cannot reach cella-init: %s",
+				       d.msg);
 		else
-			fprintf(stderr, "cella %s: cannot reach cella-init at "
-					"%s: %s\n",
-				verb, url, cella_strerror(rv));
+			cella_diag_set(&d, rv, "cannot reach cella-init at %s: %s",
+				       url, cella_strerror(rv));
+		cella_conn_report(verb, rv, d.msg, true);
 		return EX_UNAVAILABLE;
 	}
 	return 0;
@@ -75,8 +75,7 @@ cella_ctl_call(const char *verb, struct cella_rpc_client *c, uint32_t type,
 
 	rv = cella_rpc_call(c, type, body, reply, &d);
 	if (rv < 0) {
-		fprintf(stderr, "cella %s: %s\n", verb,
-			d.msg[0] ? d.msg : cella_strerror(rv));
+		cella_conn_report(verb, rv, d.msg, false);
 		return cella_ctl_exit_code(rv);
 	}
 	if (reply->type != want) {

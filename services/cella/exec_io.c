@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/cbor.h"
+#include "services/cella/conn.h"
 
 #define STDIN_BLOCK (1u << 20)
 #define READ_MAX (1u << 20)
@@ -200,7 +201,8 @@ send_block(struct feeder *f, const uint8_t *p, size_t n, bool eof)
 			cbor_decref(&b);
 		rv = call_simple(f->c, CELLA_MSG_PIPE_WRITE, b, &d);
 	} while (rv == -EAGAIN);
-	if (rv < 0 && rv != -EPIPE && rv != -ENOENT && rv != -ECANCELED)
+	if (rv < 0 && rv != -EPIPE && rv != -ENOENT && rv != -ECANCELED &&
+	    rv != -ECONNRESET) /* a lost connection: the output side says it */
 		fprintf(stderr, "cella exec: stdin: %s\n",
 			d.msg[0] ? d.msg : cella_strerror(rv));
 	return rv;
@@ -285,8 +287,7 @@ read_loop(struct exec_run *r)
 		rv = cella_rpc_call(r->c, CELLA_MSG_PIPE_READ, b, &reply, &d);
 		cbor_decref(&b);
 		if (rv < 0) {
-			fprintf(stderr, "cella exec: %s\n",
-				d.msg[0] ? d.msg : cella_strerror(rv));
+			cella_conn_report("exec", rv, d.msg, false);
 			return exec_exit_code(rv);
 		}
 		rv = drain(reply.body);

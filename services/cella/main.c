@@ -2,6 +2,7 @@
  * cella: the host (and enclave) CLI. main() only finds the verb and hands
  * over; each verb lives in cmd_NAME.c and parses its own flags.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,12 @@ main(int argc, char **argv)
 		if (c->connects &&
 		    (rv = cella_conn_parse_args(&argc, argv)) != 0)
 			return rv;
+		/* A peer that closes must be an error with a message, not a
+		 * silent death by SIGPIPE (exit 141) in the middle of a TLS
+		 * write: every socket write gets EPIPE instead. (Not for the
+		 * verbs that start processes: they would inherit it.) */
+		if (c->connects)
+			signal(SIGPIPE, SIG_IGN);
 		rv = c->run(argc, argv);
 		/* A vsock URL's private socket goes with its relay. */
 		cella_nng_shutdown();
