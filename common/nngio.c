@@ -22,12 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/relay.h"
 
+#include <nng/transport/ipc/ipc.h>
 #include <openssl/ssl.h>
 
 #define PROBE_TIMEOUT_MS 5000
@@ -254,6 +256,29 @@ private_ep_new_kept(struct private_ep *ep, struct cella_diag *d)
 	return 0;
 }
 
+/*
+ * nng_listen, with a unix socket file (ipc://, a private endpoint) made
+ * the owner's alone (0600) before it listens, whatever the umask: a local
+ * peer of a cella service is trusted with every role.
+ */
+static int
+listen_owner_only(nng_socket s, const char *nurl, enum cella_addr_kind kind,
+		  nng_listener *l)
+{
+	int rv = cella_err_nng(nng_listener_create(l, s, nurl));
+
+	if (rv < 0)
+		return rv;
+	if (kind == CELLA_ADDR_IPC || kind == CELLA_ADDR_VSOCK)
+		rv = cella_err_nng(nng_listener_set_int(
+			*l, NNG_OPT_IPC_PERMISSIONS, S_IRUSR | S_IWUSR));
+	if (rv == 0)
+		rv = cella_err_nng(nng_listener_start(*l, 0));
+	if (rv < 0)
+		nng_listener_close(*l);
+	return rv;
+}
+
 int
 cella_nng_listen(nng_socket s, const char *url, struct cella_diag *d)
 {
@@ -270,8 +295,7 @@ cella_nng_listen(nng_socket s, const char *url, struct cella_diag *d)
 			return rv;
 		nurl = ep.url;
 	}
-	rv = cella_err_nng(nng_listen(s, nurl, &l, 0));
-	if (rv < 0)
+	if ((rv = listen_owner_only(s, nurl, a.kind, &l)) < 0)
 		return cella_diag_set(d, rv, "%s: cannot listen: %s", url,
 				      cella_strerror(rv));
 	if (nurl != url && (rv = relay_call(url, nurl, -1, NULL, false, d)) < 0) {

@@ -24,7 +24,12 @@
 
 #include "common/err.h"
 
-/* Listen on url. Returns 0 or -errno with d saying why. */
+/*
+ * Listen on url. An ipc:// socket file is the owner's alone (0600, set
+ * before it listens, whatever the umask): a local peer is trusted with
+ * every role, so only the service's own user may be one. Returns 0 or
+ * -errno with d saying why.
+ */
 int cella_nng_listen(nng_socket s, const char *url, struct cella_diag *d);
 
 /*

@@ -8,7 +8,10 @@
 # (2) finds the private endpoint behind a service listening on
 # vsock://any:P (a second cella-pipeline) and points the real cella CLI at
 # it, which on the old code ran a command as root with every role: it must
-# be refused, while the operator's own exec over vsock still works.
+# be refused, while the operator's own exec over vsock still works; and
+# (3) connects to a service's ipc:// socket in a directory anyone may
+# enter, the service started with umask 000: the socket must be the
+# owner's alone (0600, set before it listens), whatever the umask.
 . "$CELLA_SOURCE_ROOT/tests/integ/bridge_lib.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root to create an unprivileged user"
@@ -18,7 +21,9 @@ THIEF=$B/tests/tools/sockthief
 U=cthj$$
 useradd --system --no-create-home --shell /usr/sbin/nologin "$U" ||
 	fail "useradd $U"
-trap 'rc=$?; userdel "$U" 2>/dev/null; (exit $rc); lib_cleanup' EXIT
+OPEN=$(mktemp -d /tmp/cella-hijack.XXXXXX) # (3): a directory anyone may enter
+chmod 0755 "$OPEN"
+trap 'rc=$?; userdel "$U" 2>/dev/null; rm -rf "$OPEN"; (exit $rc); lib_cleanup' EXIT
 trap 'exit 143' TERM INT
 # setpriv execs the command: its pid is the thief's (start and stop rely on it).
 THIEF_AS=(setpriv --reuid "$U" --regid "$U" --clear-groups --)
@@ -107,4 +112,20 @@ done <"$T/found"
 CELLA_PIPELINE=vsock://16:53001 expect_exit 0 "$CELLA" exec -- echo operator
 expect_eq "$(cat "$T/last.out")" "operator" "the operator's exec over vsock"
 stop p2
+
+# (3) An ipc:// socket where anyone can reach the directory, umask 000.
+sed "s|listen: vsock://any:53001|listen: ipc://$OPEN/p3.sock|" "$T/p2.yaml" >"$T/p3.yaml"
+old_umask=$(umask)
+umask 000
+start p3 "$B/services/pipeline/cella-pipeline" --config "$T/p3.yaml"
+umask "$old_umask"
+expect_eq "$(stat -c %a "$OPEN/p3.sock")" 600 "mode of the service's socket"
+got=0
+CELLA_PIPELINE=ipc://$OPEN/p3.sock "${THIEF_AS[@]}" "$CELLA" exec -- id -u \
+	>"$T/thief.out" 2>"$T/thief.err" || got=$?
+[ "$got" -ne 0 ] || fail "$U ran '$(cat "$T/thief.out")' through ipc://$OPEN/p3.sock"
+grep -qiE "permission denied|not permitted" "$T/thief.err" ||
+	fail "ipc://$OPEN/p3.sock: not refused by permissions: $(cat "$T/thief.err")"
+CELLA_PIPELINE=ipc://$OPEN/p3.sock expect_exit 0 "$CELLA" exec -- echo operator
+stop p3
 exit 0
