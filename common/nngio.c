@@ -51,7 +51,6 @@ static struct {
 	uv_loop_t loop;
 	uv_async_t wake;
 	struct cella_relay *relay;
-	unsigned seq;
 	/* request: add a rule (listen, target), a stream rule (listen, sfd,
 	 * sssl), or stop */
 	const char *listen, *target;
