@@ -3,13 +3,15 @@
  * show that nng's own framing crosses (emulated) vsock unchanged, through
  * cella-pf-proxy or through nngio's private relay.
  *
- *   nngtool rep URL [--ready-fd N]   answer every request with "re:" + it
+ *   nngtool rep URL [--ready-fd N]   answer every request with "re:" + it,
+ *                                    until SIGTERM/SIGINT (then exit 0)
  *   nngtool req URL COUNT SIZE       COUNT requests of SIZE bytes, each
  *                                    reply checked; prints "ok COUNT"
  */
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,27 +29,53 @@ fail(const char *what, const char *why)
 	return 1;
 }
 
+/* Answer every request until the socket is closed. */
+static void *
+rep_loop(void *arg)
+{
+	nng_socket *s = arg;
+	nng_msg *m;
+	int rv;
+
+	while ((rv = nng_recvmsg(*s, &m, 0)) == 0) {
+		if ((rv = nng_msg_insert(m, "re:", 3)) != 0 ||
+		    (rv = nng_sendmsg(*s, m, 0)) != 0) {
+			nng_msg_free(m);
+			fail("send", nng_strerror(rv));
+		}
+	}
+	if (rv != NNG_ECLOSED)
+		fail("recv", nng_strerror(rv));
+	return NULL;
+}
+
+/* Serve until SIGTERM or SIGINT, then close and remove what nngio made
+ * (a vsock listener's private socket), exit 0. */
 static int
 run_rep(const char *url, int ready_fd)
 {
 	nng_socket s;
 	struct cella_diag d;
-	int rv;
+	pthread_t t;
+	sigset_t set;
+	int rv, sig;
 
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if ((rv = nng_rep0_open(&s)) != 0)
 		return fail("rep", nng_strerror(rv));
 	if (cella_nng_listen(s, url, &d) < 0)
 		return fail("listen", d.msg);
+	if (pthread_create(&t, NULL, rep_loop, &s) != 0)
+		return fail("rep", "no thread");
 	cella_ready_notify(ready_fd);
-	for (;;) {
-		nng_msg *m;
-
-		if ((rv = nng_recvmsg(s, &m, 0)) != 0)
-			return fail("recv", nng_strerror(rv));
-		if ((rv = nng_msg_insert(m, "re:", 3)) != 0 ||
-		    (rv = nng_sendmsg(s, m, 0)) != 0)
-			return fail("send", nng_strerror(rv));
-	}
+	sigwait(&set, &sig);
+	nng_close(s);
+	pthread_join(t, NULL);
+	cella_nng_shutdown();
+	return 0;
 }
 
 static int
