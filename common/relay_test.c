@@ -376,8 +376,10 @@ foreign_peer(const struct cella_addr *a)
 	ssize_t n;
 	int fd = cella_addr_connect_wait(a, 5000, NULL);
 
-	if (fd < 0 || write(fd, "evil", 4) != 4)
+	if (fd < 0)
 		return 2;
+	if (write(fd, "evil", 4) != 4) /* closed before we could write */
+		return errno == EPIPE || errno == ECONNRESET ? 0 : 2;
 	p.fd = fd;
 	p.events = POLLIN;
 	if (poll(&p, 1, 5000) != 1)
