@@ -78,7 +78,8 @@ alive() { # how many followers run
 	for p in "${FOLLOWERS[@]}"; do kill -0 "$p" 2>/dev/null && n=$((n + 1)); done
 	echo "$n"
 }
-wait_for 60 test "$(alive)" -eq 16
+alive_is() { test "$(alive)" -eq "$1"; }
+wait_for 60 alive_is 16
 control_plane forty
 expect_eq "$(alive)" 16 "follows kept"
 refused=0

@@ -88,15 +88,6 @@ for s in json.load(sys.stdin):
 svc_state() { svc_field "$1" state; }
 svc_pid() { svc_field "$1" pid; }
 
-wait_for() {
-	local deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 ))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $(( $(date +%s%N) / 1000000 )) -lt "$deadline" ] ||
-			fail "timed out waiting for: $*"
-		sleep 0.02
-	done
-}
 
 state_is() { [ "$(svc_state "$1")" = "$2" ]; }
 

@@ -31,7 +31,8 @@ init_start
 old=$(svc_pid victim)
 kill -KILL "$(host_pid "$old")" || fail "cannot find victim's pid outside"
 wait_for 5 state_is victim ready
-wait_for 5 test "$(svc_field victim restarts)" = 1
+restarted_once() { test "$(svc_field victim restarts)" = 1; }
+wait_for 5 restarted_once
 [ "$(svc_pid victim)" != "$old" ] || fail "victim has its old pid"
 expect_eq "$(svc_field victim last_exit)" "signal 9 (KILL)" "victim last exit"
 gap=$(log_gap_ms "svc_exit service=victim" "svc_start service=victim") ||

@@ -90,6 +90,18 @@ wait_contains() {
 	expect_contains "$1" "$2"
 }
 
+# wait_for SECONDS CMD...: run CMD until it succeeds; fail the test when it
+# has not within SECONDS. The one bounded poll every test uses.
+wait_for() {
+	local deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 ))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ $(( $(date +%s%N) / 1000000 )) -lt "$deadline" ] ||
+			fail "timed out waiting for: $*"
+		sleep 0.02
+	done
+}
+
 expect_exit() {
 	local want=$1 got=0
 	shift

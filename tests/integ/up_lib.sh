@@ -83,15 +83,6 @@ for s in json.load(sys.stdin):
     if s['service'] == sys.argv[1]: print(s[sys.argv[2]])" "$2" "$3"
 }
 
-wait_for() {
-	local deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 ))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $(( $(date +%s%N) / 1000000 )) -lt "$deadline" ] ||
-			fail "timed out waiting for: $*"
-		sleep 0.05
-	done
-}
 
 # Processes of enclave $1: its state directory on their command line or
 # its vsock directory in their environment (every one inherits it).
