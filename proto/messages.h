@@ -5,7 +5,7 @@
  * how). The envelope refuses types that are not here, and a message bigger
  * than its row's max_bytes is refused before libcbor allocates anything.
  * This header holds data only: the lookup is cella_msg_lookup
- * (common/envelope.h), the wire shape is proto/envelope.cddl.
+ * (common/rpc/envelope.h), the wire shape is proto/envelope.cddl.
  */
 #ifndef CELLA_PROTO_MESSAGES_H
 #define CELLA_PROTO_MESSAGES_H

@@ -2,7 +2,7 @@
  * ports: the one registry of cella's well-known vsock ports and local ipc
  * paths. Config files and flags may override every one of them; these are
  * the defaults that both sides assume when nothing is said. This header is
- * constants only: URLs are parsed by common/addr.h.
+ * constants only: URLs are parsed by common/net/addr.h.
  */
 #ifndef CELLA_PROTO_PORTS_H
 #define CELLA_PROTO_PORTS_H

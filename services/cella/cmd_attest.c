@@ -19,10 +19,10 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "common/addr.h"
-#include "common/buf.h"
-#include "common/operators.h"
-#include "common/tls.h"
+#include "common/net/addr.h"
+#include "common/core/buf.h"
+#include "common/rpc/operators.h"
+#include "common/bridge/tls.h"
 #include "proto/ports.h"
 #include "services/cella/cmd.h"
 #include "services/cella/conn.h"

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "services/cella/up.h"
+#include "services/cella/up/up.h"
 
 int cella_cmd_config(int argc, char **argv); /* listed in cmd_table.c */
 

@@ -16,8 +16,8 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
-#include "common/buf.h"
-#include "common/cbor.h"
+#include "common/core/buf.h"
+#include "common/cbor/cbor.h"
 #include "services/cella/cmd.h"
 #include "services/cella/ctl.h"
 

@@ -21,7 +21,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "common/cbor.h"
+#include "common/cbor/cbor.h"
 #include "services/cella/cmd.h"
 #include "services/cella/conn.h"
 #include "services/cella/exec_io.h"

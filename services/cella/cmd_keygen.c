@@ -11,8 +11,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "common/operators.h"
-#include "common/tls.h"
+#include "common/rpc/operators.h"
+#include "common/bridge/tls.h"
 #include "services/cella/conn.h"
 
 static const char usage[] =

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "common/cbor.h"
+#include "common/cbor/cbor.h"
 #include "services/cella/cmd.h"
 #include "services/cella/ctl.h"
 

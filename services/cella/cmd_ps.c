@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "common/cbor.h"
+#include "common/cbor/cbor.h"
 #include "services/cella/cmd.h"
 #include "services/cella/ctl.h"
 

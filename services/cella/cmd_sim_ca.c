@@ -25,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/nsm_sim.h"
-#include "common/nsm_simca.h"
-#include "common/nsm_x509.h"
+#include "common/nsm/sim/nsm_sim.h"
+#include "common/nsm/sim/nsm_simca.h"
+#include "common/nsm/nsm_x509.h"
 #include "services/cella/cmd.h"
 
 int cella_cmd_sim_ca(int argc, char **argv); /* listed in cmd_table.c */

@@ -17,7 +17,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "common/verify.h"
+#include "common/attest/verify.h"
 #include "services/cella/cmd.h"
 
 int cella_cmd_verify(int argc, char **argv); /* listed in cmd_table.c */

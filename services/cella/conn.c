@@ -11,12 +11,12 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "common/addr.h"
-#include "common/buf.h"
-#include "common/log.h"
-#include "common/tls.h"
+#include "common/net/addr.h"
+#include "common/core/buf.h"
+#include "common/core/log.h"
+#include "common/bridge/tls.h"
 #include "proto/ports.h"
-#include "services/cella/state.h"
+#include "services/cella/up/state.h"
 
 struct cella_conn_opts cella_conn = {.max_age_s = 60};
 

@@ -30,9 +30,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "common/atls.h"
-#include "common/rpc.h"
-#include "common/verify.h"
+#include "common/bridge/atls.h"
+#include "common/rpc/rpc.h"
+#include "common/attest/verify.h"
 
 enum cella_svc {
 	CELLA_SVC_INIT,

@@ -14,8 +14,8 @@
 #include <cbor.h>
 #include <stdint.h>
 
-#include "common/envelope.h"
-#include "common/rpc.h"
+#include "common/rpc/envelope.h"
+#include "common/rpc/rpc.h"
 
 #define CELLA_CTL_DEFAULT_URL "ipc:///run/cella/init.sock"
 

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "common/log.h"
-#include "common/nngio.h"
+#include "common/core/log.h"
+#include "common/net/nngio.h"
 #include "services/cella/cmd.h"
 #include "services/cella/conn.h"
 

@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/addr.h"
-#include "common/log.h"
+#include "common/net/addr.h"
+#include "common/core/log.h"
 #include "proto/ports.h"
 
 #define INIT_ENTROPY_BYTES 64

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "common/nsm.h"
+#include "common/nsm/nsm.h"
 
 /* Mount what is absent; returns how many mounts failed. */
 int init_boot_mounts(void);

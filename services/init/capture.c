@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "common/log.h"
+#include "common/core/log.h"
 #include "services/init/control.h"
 #include "services/init/run.h"
 

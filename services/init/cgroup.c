@@ -19,7 +19,7 @@
 
 #include <linux/magic.h>
 
-#include "common/log.h"
+#include "common/core/log.h"
 #include "services/init/run.h"
 
 static int

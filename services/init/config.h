@@ -1,6 +1,6 @@
 /*
  * config: cella.yaml's `init` and `services` sections, validated by the
- * shared schema (common/cellacfg.h) and turned into the plain structures
+ * shared schema (common/conf/cella/cellacfg.h) and turned into the plain structures
  * the supervisor runs from. Everything that can be refused is refused here,
  * at load time, with file:line: unknown users and groups, and (through
  * cellacfg) unknown dependencies and cycles. Executables are looked up at
@@ -17,9 +17,9 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "common/addr.h"
-#include "common/cellacfg.h"
-#include "common/err.h"
+#include "common/net/addr.h"
+#include "common/conf/cella/cellacfg.h"
+#include "common/core/err.h"
 #include "services/init/svc.h"
 
 enum init_ready_kind {

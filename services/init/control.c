@@ -16,10 +16,10 @@
 #include <sys/stat.h>
 #include <uv.h>
 
-#include "common/addr.h"
-#include "common/cbor.h"
-#include "common/log.h"
-#include "common/rpc.h"
+#include "common/net/addr.h"
+#include "common/cbor/cbor.h"
+#include "common/core/log.h"
+#include "common/rpc/rpc.h"
 #include "services/init/ctlbody.h"
 #include "services/init/run.h"
 

@@ -1,6 +1,6 @@
 /*
  * control: init's control API (proto/init.cddl). Requests arrive on nng
- * threads (common/rpc.h); the handler only queues them and wakes the loop
+ * threads (common/rpc/rpc.h); the handler only queues them and wakes the loop
  * (uv_async), and every request is decoded, acted on and answered on the
  * loop thread, so no supervisor state is ever touched by two threads.
  * Requests that must wait (start/stop/restart with wait, logs follow) are
@@ -22,9 +22,9 @@
 #include <cbor.h>
 #include <stdint.h>
 
-#include "common/envelope.h"
-#include "common/rpc.h"
-#include "common/err.h"
+#include "common/rpc/envelope.h"
+#include "common/rpc/rpc.h"
+#include "common/core/err.h"
 
 struct init_ctx;
 struct init_run;

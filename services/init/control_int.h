@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <uv.h>
 
-#include "common/err.h"
-#include "common/rpc.h"
+#include "common/core/err.h"
+#include "common/rpc/rpc.h"
 #include "services/init/control.h"
 #include "services/init/run.h"
 

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "common/cbor.h"
+#include "common/cbor/cbor.h"
 #include "services/init/ctlbody.h"
 #include "services/init/run.h"
 

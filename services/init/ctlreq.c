@@ -1,15 +1,15 @@
 /*
  * ctlreq: the control API's requests, one handler each, reading bodies
- * with the bounded accessors of common/cbor.h (a missing or mistyped key is
+ * with the bounded accessors of common/cbor/cbor.h (a missing or mistyped key is
  * EBADMSG naming the key) and answering through control.c.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "common/cbor.h"
-#include "common/log.h"
-#include "common/operators.h"
+#include "common/cbor/cbor.h"
+#include "common/core/log.h"
+#include "common/rpc/operators.h"
 #include "services/init/control_int.h"
 #include "services/init/ctlbody.h"
 

@@ -16,8 +16,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "common/cbor.h"
-#include "common/log.h"
+#include "common/cbor/cbor.h"
+#include "common/core/log.h"
 #include "services/init/readychk.h"
 #include "services/init/run.h"
 

@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/buf.h"
+#include "common/core/buf.h"
 
 #define INIT_EVLOG_HASH 48
 #define INIT_EVLOG_EVENT_MAX 8192u /* bytes of one serialized event */

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "common/buf.h"
+#include "common/core/buf.h"
 #include "services/init/evlog.h"
 
 static cbor_item_t *

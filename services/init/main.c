@@ -15,9 +15,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "common/log.h"
-#include "common/nngio.h"
-#include "common/ready.h"
+#include "common/core/log.h"
+#include "common/net/nngio.h"
+#include "common/core/ready.h"
 #include "services/init/boot.h"
 #include "services/init/config.h"
 #include "services/init/control.h"

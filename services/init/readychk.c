@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/log.h"
+#include "common/core/log.h"
 #include "services/init/readychk.h"
 #include "services/init/run.h"
 #include "services/init/spawn.h"

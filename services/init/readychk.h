@@ -1,7 +1,7 @@
 /*
  * readychk: is a starting service ready yet? One check per starting
  * instance, of the kind its config names: a line on a readiness fd (EOF
- * before a newline is a failed start, as common/ready.h says), a TCP
+ * before a newline is a failed start, as common/core/ready.h says), a TCP
  * address that accepts a connection, or a command that exits 0 (run again
  * every interval). No check means ready as soon as it exec'd. A timeout
  * bounds every kind. The verdict is fed to the service's state machine as

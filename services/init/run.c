@@ -19,8 +19,8 @@
 
 #include <openssl/evp.h>
 
-#include "common/cbor.h"
-#include "common/log.h"
+#include "common/cbor/cbor.h"
+#include "common/core/log.h"
 #include "services/init/control.h"
 #include "services/init/readychk.h"
 #include "services/init/run.h"

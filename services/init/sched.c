@@ -12,9 +12,9 @@
 #include <signal.h>
 #include <string.h>
 
-#include "common/cbor.h"
-#include "common/log.h"
-#include "common/ready.h"
+#include "common/cbor/cbor.h"
+#include "common/core/log.h"
+#include "common/core/ready.h"
 #include "services/init/control.h"
 #include "services/init/run.h"
 

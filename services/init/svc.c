@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <sysexits.h>
 
-#include "common/err.h"
+#include "common/core/err.h"
 
 typedef int (*init_act)(struct init_svc *s, uint64_t now, int arg);
 

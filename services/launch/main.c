@@ -25,9 +25,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "common/addr.h"
-#include "common/log.h"
-#include "common/ready.h"
+#include "common/net/addr.h"
+#include "common/core/log.h"
+#include "common/core/ready.h"
 #include "proto/ports.h"
 #include "services/launch/sandbox.h"
 

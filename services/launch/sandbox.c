@@ -29,7 +29,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "common/log.h"
+#include "common/core/log.h"
 
 #define SBX_STACK (256 * 1024)
 #define SBX_NS_FLAGS \

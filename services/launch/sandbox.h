@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "common/err.h"
+#include "common/core/err.h"
 
 #define SBX_DIRS_MAX 32
 

@@ -18,8 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/log.h"
-#include "common/tls.h"
+#include "common/core/log.h"
+#include "common/bridge/tls.h"
 #include "services/pf-proxy/bridge_int.h"
 
 /* --- the pending list ----------------------------------------------------- */

@@ -21,8 +21,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "common/operators.h"
-#include "common/relay.h"
+#include "common/rpc/operators.h"
+#include "common/net/relay.h"
 
 #define PFP_BRIDGES_MAX 16
 /* Defaults of bridge.first_byte_ms, .hello_ms and .pending_max. */

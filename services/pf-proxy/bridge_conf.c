@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/addr.h"
-#include "common/cellacfg.h"
-#include "common/conf.h"
+#include "common/net/addr.h"
+#include "common/conf/cella/cellacfg.h"
+#include "common/conf/conf.h"
 #include "services/pf-proxy/bridge.h"
 #include "services/pf-proxy/pfp.h"
 

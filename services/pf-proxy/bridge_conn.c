@@ -19,8 +19,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "common/log.h"
-#include "common/tls.h"
+#include "common/core/log.h"
+#include "common/bridge/tls.h"
 #include "services/pf-proxy/bridge_int.h"
 
 /* A refusal's frame and the peer's EOF get this long, at most. */

@@ -13,8 +13,8 @@
 #include <sys/queue.h>
 #include <uv.h>
 
-#include "common/addr.h"
-#include "common/atls.h"
+#include "common/net/addr.h"
+#include "common/bridge/atls.h"
 #include "services/pf-proxy/bridge.h"
 
 #define PFP_BRIDGE_CLIENTS_MAX (PFP_BRIDGES_MAX + 2)

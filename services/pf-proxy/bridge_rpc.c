@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/cbor.h"
-#include "common/log.h"
-#include "common/rpc.h"
+#include "common/cbor/cbor.h"
+#include "common/core/log.h"
+#include "common/rpc/rpc.h"
 #include "services/pf-proxy/bridge_int.h"
 
 #define RPC_TIMEOUT_MS 5000

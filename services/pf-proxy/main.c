@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "common/addr.h"
-#include "common/log.h"
-#include "common/ready.h"
+#include "common/net/addr.h"
+#include "common/core/log.h"
+#include "common/core/ready.h"
 #include "services/pf-proxy/pfp.h"
 
 static const char usage_text[] =

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/relay.h"
+#include "common/net/relay.h"
 #include "services/pf-proxy/bridge.h"
 
 #define PFP_RULES_MAX 64

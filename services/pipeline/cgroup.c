@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/log.h"
+#include "common/core/log.h"
 
 #define CG_PENDING_MAX 1024 /* directories waiting for their last process */
 #define CG_RETRY_MS 20

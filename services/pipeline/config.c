@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/cellacfg.h"
-#include "common/operators.h"
+#include "common/conf/cella/cellacfg.h"
+#include "common/rpc/operators.h"
 
 static void
 read_pipeline(const cJSON *p, struct pipe_conf *pc)

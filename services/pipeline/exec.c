@@ -25,8 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/cbor.h"
-#include "common/log.h"
+#include "common/cbor/cbor.h"
+#include "common/core/log.h"
 
 #define LINGER_MS 250 /* after exit, wait this long for EOF on idle pipes */
 #define READ_BLOCK 65536

@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "common/log.h"
+#include "common/core/log.h"
 
 #define STDIN_WAIT_MS 5000 /* a WRITE waits this long for room */
 

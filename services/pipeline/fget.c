@@ -20,9 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/cbor.h"
-#include "common/log.h"
-#include "services/pipeline/pathsafe.h"
+#include "common/cbor/cbor.h"
+#include "common/core/log.h"
+#include "common/files/pathsafe.h"
 
 int
 pipe_files_put_limits(cbor_item_t *b, const struct pipe_conf *c)

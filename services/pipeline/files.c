@@ -21,10 +21,10 @@
 
 #include <openssl/evp.h>
 
-#include "common/cbor.h"
-#include "common/log.h"
+#include "common/cbor/cbor.h"
+#include "common/core/log.h"
 #include "services/pipeline/files.h"
-#include "services/pipeline/pathsafe.h"
+#include "common/files/pathsafe.h"
 
 /* --- resolving --- */
 

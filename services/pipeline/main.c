@@ -15,10 +15,10 @@
 #include <sysexits.h>
 #include <uv.h>
 
-#include "common/cellacfg.h"
-#include "common/log.h"
-#include "common/nngio.h"
-#include "common/ready.h"
+#include "common/conf/cella/cellacfg.h"
+#include "common/core/log.h"
+#include "common/net/nngio.h"
+#include "common/core/ready.h"
 #include "services/pipeline/pipe.h"
 
 struct opts {

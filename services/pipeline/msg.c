@@ -1,6 +1,6 @@
 /*
  * msg: one decoder per group of request types, driven by a table of which
- * keys a type carries. The typed getters of common/cbor.h do the type and
+ * keys a type carries. The typed getters of common/cbor/cbor.h do the type and
  * size checks; what they cannot (NUL inside text, counts of argv and env)
  * is checked here before anything is copied.
  */
@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/cbor.h"
-#include "common/operators.h"
+#include "common/cbor/cbor.h"
+#include "common/rpc/operators.h"
 #include "proto/messages.h"
-#include "services/pipeline/pathsafe.h"
+#include "common/files/pathsafe.h"
 
 enum {
 	F_ID = 1 << 0,

@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "common/buf.h"
-#include "common/err.h"
+#include "common/core/buf.h"
+#include "common/core/err.h"
 
 #define PIPE_ARGV_MAX 4096
 #define PIPE_ENV_MAX 1024

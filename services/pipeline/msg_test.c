@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/cbor.h"
-#include "common/operators.h"
+#include "common/cbor/cbor.h"
+#include "common/rpc/operators.h"
 #include "proto/messages.h"
 #include "services/pipeline/msg.h"
-#include "services/pipeline/pathsafe.h"
+#include "common/files/pathsafe.h"
 
 static cbor_item_t *
 strs(int n, ...)

@@ -18,12 +18,12 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#include "common/buf.h"
-#include "common/conf.h"
-#include "common/rpc.h"
-#include "services/pipeline/fileio.h"
+#include "common/core/buf.h"
+#include "common/conf/conf.h"
+#include "common/rpc/rpc.h"
+#include "common/files/fileio.h"
 #include "services/pipeline/msg.h"
-#include "services/pipeline/ohash.h"
+#include "common/files/ohash.h"
 
 #define PIPE_ROOTS_MAX 16
 #define PIPE_GONE_MAX 4096 /* closed connections remembered */

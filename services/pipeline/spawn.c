@@ -27,8 +27,8 @@
 
 #include <openssl/evp.h>
 
-#include "common/cbor.h"
-#include "common/log.h"
+#include "common/cbor/cbor.h"
+#include "common/core/log.h"
 
 extern char **environ;
 

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/cbor.h"
-#include "common/log.h"
-#include "common/operators.h"
+#include "common/cbor/cbor.h"
+#include "common/core/log.h"
+#include "common/rpc/operators.h"
 
 /* --- jobs --- */
 

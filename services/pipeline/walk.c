@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/cbor.h"
-#include "services/pipeline/pathsafe.h"
+#include "common/cbor/cbor.h"
+#include "common/files/pathsafe.h"
 
 #define WALK_DEPTH_MAX 128
 #define WALK_BATCH 1000

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/attdoc.h"
-#include "common/cbor.h"
-#include "common/cose.h"
-#include "common/log.h"
+#include "common/attest/attdoc.h"
+#include "common/cbor/cbor.h"
+#include "common/attest/cose.h"
+#include "common/core/log.h"
 #include "services/ra-web/srv.h"
 
 #define RETRY_MIN_MS 1000

@@ -10,8 +10,8 @@
 #include <openssl/ssl.h>
 #include <string.h>
 
-#include "common/cellacfg.h"
-#include "common/conf.h"
+#include "common/conf/cella/cellacfg.h"
+#include "common/conf/conf.h"
 
 #define SECTION "attestation"
 

@@ -1,6 +1,6 @@
 /*
  * config: cella-ra-web's settings, from the `attestation:` section of
- * cella.yaml (common/cellacfg_ra.c holds the table) with the command-line
+ * cella.yaml (common/conf/cella/cellacfg_ra.c holds the table) with the command-line
  * flags on top. A flag is written into the tree before validation, so a
  * flag and a file value pass exactly the same checks and --print-config
  * shows what will run; a bad flag is reported as such ("command line:
@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "common/addr.h"
-#include "common/err.h"
+#include "common/net/addr.h"
+#include "common/core/err.h"
 
 #define RA_HOSTNAMES_MAX 16
 #define RA_HOSTNAME_MAX 253

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/cbor.h"
-#include "common/log.h"
+#include "common/cbor/cbor.h"
+#include "common/core/log.h"
 
 void
 ra_evlog_init(struct ra_evlog *e, const char *url)

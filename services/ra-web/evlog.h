@@ -15,9 +15,9 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "common/addr.h"
-#include "common/buf.h"
-#include "common/rpc.h"
+#include "common/net/addr.h"
+#include "common/core/buf.h"
+#include "common/rpc/rpc.h"
 
 #define RA_EVLOG_TIMEOUT_MS 2000
 

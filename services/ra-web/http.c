@@ -30,8 +30,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "common/addr.h"
-#include "common/log.h"
+#include "common/net/addr.h"
+#include "common/core/log.h"
 #include "services/ra-web/srv.h"
 
 #define LISTEN_BACKLOG 1024

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <sysexits.h>
 
-#include "common/cellacfg.h"
-#include "common/log.h"
-#include "common/ready.h"
+#include "common/conf/cella/cellacfg.h"
+#include "common/core/log.h"
+#include "common/core/ready.h"
 #include "services/ra-web/config.h"
 #include "services/ra-web/srv.h"
 

@@ -11,7 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "common/buf.h"
+#include "common/core/buf.h"
 
 enum ra_route {
 	RA_ROUTE_ATTESTATION,

@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "common/nsm.h"
+#include "common/nsm/nsm.h"
 
 struct ra_job {
 	struct ra_job *next; /* the pool's, while queued */

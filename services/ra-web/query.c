@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "common/buf.h"
+#include "common/core/buf.h"
 
 #define EXCERPT_MAX 32
 #define ACCEPT_RANGES_MAX 64

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/err.h"
+#include "common/core/err.h"
 
 /*
  * The nonce of "nonce=HEX" in q[0..n) (the query without '?'; n == 0 when

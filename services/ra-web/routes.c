@@ -16,8 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/buf.h"
-#include "common/log.h"
+#include "common/core/buf.h"
+#include "common/core/log.h"
 #include "services/ra-web/srv.h"
 
 #define METRICS_MAX (64u * 1024)

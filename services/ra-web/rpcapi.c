@@ -15,8 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/cbor.h"
-#include "common/log.h"
+#include "common/cbor/cbor.h"
+#include "common/core/log.h"
 #include "services/ra-web/srv.h"
 
 struct rpc_job {

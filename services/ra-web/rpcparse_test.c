@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "common/envelope.h"
+#include "common/rpc/envelope.h"
 #include "services/ra-web/srv.h"
 
 #define LINE_MAX_ 16384

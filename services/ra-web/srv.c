@@ -25,9 +25,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "common/log.h"
-#include "common/nsm_sim.h"
-#include "common/ready.h"
+#include "common/core/log.h"
+#include "common/nsm/sim/nsm_sim.h"
+#include "common/core/ready.h"
 #include "services/ra-web/srv.h"
 
 /* After a forced drain: time for the sweeper and NSM calls to finish. */

@@ -20,8 +20,8 @@
 #include <h2o.h>
 #include <uv.h>
 
-#include "common/nsm.h"
-#include "common/rpc.h"
+#include "common/nsm/nsm.h"
+#include "common/rpc/rpc.h"
 #include "services/ra-web/config.h"
 #include "services/ra-web/evlog.h"
 #include "services/ra-web/metrics.h"

@@ -20,7 +20,7 @@
 
 #include <h2o.h>
 
-#include "common/log.h"
+#include "common/core/log.h"
 
 #define BACKDATE_S 300
 #define NO_EXPIRY "99991231235959Z"

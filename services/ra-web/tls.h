@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/err.h"
+#include "common/core/err.h"
 #include "services/ra-web/config.h"
 #include "services/ra-web/metrics.h"
 

@@ -25,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/cbor.h"
-#include "common/nngio.h"
-#include "common/rpc.h"
+#include "common/cbor/cbor.h"
+#include "common/net/nngio.h"
+#include "common/rpc/rpc.h"
 #include "tests/lib/argnum.h"
 
 static char svctool[4096], initbin[4096], dir[] = "/tmp/cella-bench-XXXXXX";

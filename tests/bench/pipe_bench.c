@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/cbor.h"
-#include "common/rpc.h"
+#include "common/cbor/cbor.h"
+#include "common/rpc/rpc.h"
 #include "tests/lib/argnum.h"
 
 static double

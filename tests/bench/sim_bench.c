@@ -21,10 +21,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/nsm.h"
-#include "common/nsm_leaf.h"
-#include "common/nsm_sim.h"
-#include "common/nsm_simca.h"
+#include "common/nsm/nsm.h"
+#include "common/nsm/nsm_leaf.h"
+#include "common/nsm/sim/nsm_sim.h"
+#include "common/nsm/sim/nsm_simca.h"
 #include "tests/lib/argnum.h"
 
 struct opts {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/addr.h"
+#include "common/net/addr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/atls.h"
-#include "common/cbor.h"
+#include "common/bridge/atls.h"
+#include "common/cbor/cbor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

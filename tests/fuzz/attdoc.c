@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/attdoc.h"
-#include "common/cose.h"
-#include "common/verify.h"
+#include "common/attest/attdoc.h"
+#include "common/attest/cose.h"
+#include "common/attest/verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

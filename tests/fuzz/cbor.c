@@ -1,5 +1,5 @@
 /*
- * fuzz/cbor: the gate in common/cbor.c against arbitrary bytes. Whatever
+ * fuzz/cbor: the gate in common/cbor/cbor.c against arbitrary bytes. Whatever
  * cella_cbor_check accepts, libcbor must load whole, and cella's encoder
  * must write an encoding the gate accepts again and that loads back to the
  * same bytes (a fixed point); the typed accessors must survive any value.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/cbor.h"
+#include "common/cbor/cbor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/cellacfg.h"
-#include "common/conf.h"
+#include "common/conf/cella/cellacfg.h"
+#include "common/conf/conf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/log.h"
+#include "common/core/log.h"
 #include "services/init/control.h"
 #include "services/init/run.h"
 

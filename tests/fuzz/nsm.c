@@ -10,9 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/nsm.h"
-#include "common/nsm_sim.h"
-#include "common/nsm_simca.h"
+#include "common/nsm/nsm.h"
+#include "common/nsm/sim/nsm_sim.h"
+#include "common/nsm/sim/nsm_simca.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

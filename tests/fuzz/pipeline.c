@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/envelope.h"
+#include "common/rpc/envelope.h"
 #include "services/pipeline/msg.h"
-#include "services/pipeline/pathsafe.h"
+#include "common/files/pathsafe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/envelope.h"
+#include "common/rpc/envelope.h"
 #include "services/ra-web/srv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

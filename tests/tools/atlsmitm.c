@@ -24,11 +24,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/addr.h"
-#include "common/atls.h"
-#include "common/cbor.h"
-#include "common/ready.h"
-#include "common/tls.h"
+#include "common/net/addr.h"
+#include "common/bridge/atls.h"
+#include "common/cbor/cbor.h"
+#include "common/core/ready.h"
+#include "common/bridge/tls.h"
 #include "tests/lib/argnum.h"
 
 static void __attribute__((noreturn))

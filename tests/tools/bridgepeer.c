@@ -33,12 +33,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/addr.h"
-#include "common/atls.h"
-#include "common/cbor.h"
-#include "common/ready.h"
-#include "common/tls.h"
-#include "common/verify.h"
+#include "common/net/addr.h"
+#include "common/bridge/atls.h"
+#include "common/cbor/cbor.h"
+#include "common/core/ready.h"
+#include "common/bridge/tls.h"
+#include "common/attest/verify.h"
 #include "tests/lib/argnum.h"
 
 #define HOLD_WAIT_MS 120000

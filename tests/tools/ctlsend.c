@@ -27,9 +27,9 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
-#include "common/buf.h"
-#include "common/envelope.h"
-#include "common/nngio.h"
+#include "common/core/buf.h"
+#include "common/rpc/envelope.h"
+#include "common/net/nngio.h"
 #include "tests/lib/argnum.h"
 
 #define MSG_MAX (1u << 20)

@@ -22,8 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/addr.h"
-#include "common/ready.h"
+#include "common/net/addr.h"
+#include "common/core/ready.h"
 #include "tests/lib/argnum.h"
 
 #define BUF 65536

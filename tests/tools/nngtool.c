@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/nngio.h"
-#include "common/ready.h"
+#include "common/net/nngio.h"
+#include "common/core/ready.h"
 #include "tests/lib/argnum.h"
 
 static int

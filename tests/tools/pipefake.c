@@ -29,9 +29,9 @@
 
 #include <openssl/evp.h>
 
-#include "common/cbor.h"
-#include "common/ready.h"
-#include "common/rpc.h"
+#include "common/cbor/cbor.h"
+#include "common/core/ready.h"
+#include "common/rpc/rpc.h"
 
 static const char *scenario;
 

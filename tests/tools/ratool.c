@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/cbor.h"
-#include "common/rpc.h"
+#include "common/cbor/cbor.h"
+#include "common/rpc/rpc.h"
 
 #define HEX_MAX 4096
 

@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/ready.h"
+#include "common/core/ready.h"
 #include "tests/lib/argnum.h"
 
 #define WAIT_MS 60000

@@ -1,6 +1,6 @@
 /*
  * streamtool: the peers that relay tests and benchmarks need, on any cella
- * stream address (common/addr.h), so that a test can put cella-pf-proxy, or
+ * stream address (common/net/addr.h), so that a test can put cella-pf-proxy, or
  * socat, or nothing, between two of them.
  *
  *   streamtool echo URL [--ready-fd N]      echo every byte; at EOF, flush,
@@ -37,8 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/addr.h"
-#include "common/ready.h"
+#include "common/net/addr.h"
+#include "common/core/ready.h"
 #include "tests/lib/argnum.h"
 
 #define BUF 65536
