@@ -10,7 +10,7 @@
 
 #include <errno.h>
 
-#include "common/attest/verify_testlib.h"
+#include "common/testing/verify.h"
 
 static const char *const files[] = {
 	"blocky-nitrite_valid_2024-09-07.b64",

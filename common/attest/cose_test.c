@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 
-#include "common/attest/verify_testlib.h"
+#include "common/testing/verify.h"
 
 /* Which step refuses a negative vector, and with what message. */
 struct expect {

@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <pthread.h>
 
-#include "common/attest/verify_testlib.h"
+#include "common/testing/verify.h"
 
 /* --- every byte of a real document matters --- */
 

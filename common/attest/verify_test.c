@@ -13,7 +13,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 
-#include "common/attest/verify_testlib.h"
+#include "common/testing/verify.h"
 
 struct vexpect {
 	const char *file;

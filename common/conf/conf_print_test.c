@@ -3,7 +3,17 @@
  * that need quoting, keys too long to be simple keys, and the round trip
  * back to the same tree) and the key docs.
  */
-#include "common/conf/conf_testlib.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/testing/conf.h"
 
 static const char good_printed[] =
 	"name: payments\n"
@@ -75,15 +85,15 @@ roundtrip(const struct cella_conf *c, const struct cella_conf_key *schema,
 static void
 test_print(void **state)
 {
-	struct cella_conf *c = load(good);
+	struct cella_conf *c = tu_conf_load(tu_conf_good);
 	struct cella_diag d = {""};
 	char *text;
 
 	(void)state;
-	assert_int_equal(cella_conf_validate(c, "", top_keys, &d), 0);
-	text = print_to_string(c, top_keys);
+	assert_int_equal(cella_conf_validate(c, "", tu_conf_top, &d), 0);
+	text = tu_conf_print(c, tu_conf_top);
 	assert_string_equal(text, good_printed);
-	roundtrip(c, top_keys, text);
+	roundtrip(c, tu_conf_top, text);
 	free(text);
 	cella_conf_free(c);
 }
@@ -108,14 +118,14 @@ test_print_strings(void **state)
 		"  ts: \"2001-12-14t21:59:43.10-05:00\"\n  O: \"10 apples\"\n"
 		"  \"key: odd\": v\n  \"true\": v\n  \"\": v\n  \"1\": v\n"
 		"l: [\"\\r\", \"\\x7f\", \"\\t\", \" \", \"'\", \"\\\"\"]\n";
-	struct cella_conf *c = load(yaml);
+	struct cella_conf *c = tu_conf_load(yaml);
 	struct cella_diag d = {""};
 	char *text;
 
 	(void)state;
-	assert_int_equal(cella_conf_validate(c, "", strings_keys, &d), 0);
-	text = print_to_string(c, strings_keys);
-	roundtrip(c, strings_keys, text);
+	assert_int_equal(cella_conf_validate(c, "", tu_conf_strings, &d), 0);
+	text = tu_conf_print(c, tu_conf_strings);
+	roundtrip(c, tu_conf_strings, text);
 	assert_non_null(strstr(text, "  a: \"yes\"\n"));
 	assert_non_null(strstr(text, "  w: a:b\n"));
 	assert_non_null(strstr(text, "  o: \"\\x01\"\n"));
@@ -135,20 +145,20 @@ test_print_generic(void **state)
 {
 	/* Keys the schema does not name are not printed; types it does not
 	 * expect are printed as they are (print before validate). */
-	struct cella_conf *c = load("n:\n  a: 1\n  b: [1.5, 1.0, -0.0, .inf, "
+	struct cella_conf *c = tu_conf_load("n:\n  a: 1\n  b: [1.5, 1.0, -0.0, .inf, "
 				    ".nan, true, ~, [x, [y]], {k: v}]\n"
 				    "other: 1\n");
 	char *text;
 
 	(void)state;
-	text = print_to_string(c, numbers_keys);
+	text = tu_conf_print(c, numbers_keys);
 	/* "n" and "y" are booleans to YAML 1.1 readers: quoted. */
 	assert_string_equal(text, "\"n\":\n  a: 1\n  b:\n    - 1.5\n"
 				  "    - 1.0\n    - -0.0\n    - .inf\n"
 				  "    - .nan\n    - true\n    - null\n"
 				  "    - - x\n      - - \"y\"\n    - k: v\n");
 	free(text);
-	text = print_to_string(c, NULL);
+	text = tu_conf_print(c, NULL);
 	assert_string_equal(text, "{}\n");
 	free(text);
 	cella_conf_free(c);
@@ -189,9 +199,9 @@ test_print_long_keys(void **state)
 	snprintf(yaml, 8192,
 		 "m:\n  '%s':\n    '%s': [x, y]\n    short: []\n"
 		 "  ? %s\n  :\n    k: [z]\n", q, q, a);
-	c = load(yaml);
+	c = tu_conf_load(yaml);
 	assert_int_equal(cella_conf_validate(c, "", deep, &d), 0);
-	text = print_to_string(c, deep);
+	text = tu_conf_print(c, deep);
 	roundtrip(c, deep, text);
 	assert_non_null(strstr(text, "\n  ? \"\\\"\\\""));
 	assert_non_null(strstr(text, "\n    ? \"\\\"\\\""));
@@ -245,7 +255,7 @@ test_docs(void **state)
 
 	(void)state;
 	fputc('\n', f);
-	cella_conf_print_docs(f, top_keys);
+	cella_conf_print_docs(f, tu_conf_top);
 	fclose(f);
 	sq = squeeze(text);
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)

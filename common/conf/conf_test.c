@@ -5,57 +5,67 @@
  * schema defaults, getters. Loading is conf_yaml_test's, printing
  * conf_print_test's.
  */
-#include "common/conf/conf_testlib.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/testing/conf.h"
 
 static void
 test_load_and_defaults(void **state)
 {
-	struct cella_conf *c = load(good);
+	struct cella_conf *c = tu_conf_load(tu_conf_good);
 	struct cella_diag d = {""};
 	cJSON *cmd;
 
 	(void)state;
-	assert_int_equal(cella_conf_validate(c, "", top_keys, &d), 0);
+	assert_int_equal(cella_conf_validate(c, "", tu_conf_top, &d), 0);
 	assert_string_equal(cella_conf_name(c), "cella.yaml");
 	assert_string_equal(cella_conf_str(cella_conf_root(c), "name", NULL),
 			    "payments");
-	assert_int_equal(cella_conf_int(at(c, "enclave"), "cpus", 0), 4);
-	assert_int_equal(cella_conf_line(c, at(c, "enclave.cpus")), 4);
+	assert_int_equal(cella_conf_int(tu_conf_at(c, "enclave"), "cpus", 0), 4);
+	assert_int_equal(cella_conf_line(c, tu_conf_at(c, "enclave.cpus")), 4);
 	/* Defaults are filled and carry no line. */
-	assert_int_equal(cella_conf_int(at(c, "enclave"), "cid", 0), 16);
-	assert_int_equal(cella_conf_line(c, at(c, "enclave.cid")), 0);
-	assert_string_equal(cella_conf_str(at(c, "services.db"), "restart", ""),
+	assert_int_equal(cella_conf_int(tu_conf_at(c, "enclave"), "cid", 0), 16);
+	assert_int_equal(cella_conf_line(c, tu_conf_at(c, "enclave.cid")), 0);
+	assert_string_equal(cella_conf_str(tu_conf_at(c, "services.db"), "restart", ""),
 			    "no");
-	assert_string_equal(cella_conf_str(at(c, "services.db"), "workdir", ""),
+	assert_string_equal(cella_conf_str(tu_conf_at(c, "services.db"), "workdir", ""),
 			    "/");
-	assert_true(cJSON_IsObject(at(c, "services.db.env")));
-	assert_null(at(c, "services.db.ready"));
-	assert_int_equal(cella_conf_int(at(c, "services.web.ready"),
+	assert_true(cJSON_IsObject(tu_conf_at(c, "services.db.env")));
+	assert_null(tu_conf_at(c, "services.db.ready"));
+	assert_int_equal(cella_conf_int(tu_conf_at(c, "services.web.ready"),
 					"interval_ms", 0),
 			 500);
-	assert_string_equal(at(c, "operators.1.roles.0")->valuestring,
+	assert_string_equal(tu_conf_at(c, "operators.1.roles.0")->valuestring,
 			    "services");
-	assert_int_equal(cJSON_GetArraySize(at(c, "operators.1.roles")), 1);
+	assert_int_equal(cJSON_GetArraySize(tu_conf_at(c, "operators.1.roles")), 1);
 	/* ARGV: a string is split on blanks and keeps its line. */
-	cmd = at(c, "services.web.command");
+	cmd = tu_conf_at(c, "services.web.command");
 	assert_true(cJSON_IsArray(cmd));
 	assert_int_equal(cJSON_GetArraySize(cmd), 3);
 	assert_string_equal(cJSON_GetArrayItem(cmd, 1)->valuestring, "--port");
 	assert_int_equal(cella_conf_line(c, cmd), 9);
 	assert_int_equal(cella_conf_line(c, cJSON_GetArrayItem(cmd, 2)), 9);
-	assert_int_equal(cJSON_GetArraySize(at(c, "services.db.command")), 3);
-	assert_int_equal(cella_conf_line(c, at(c, "services.db.command.2")),
+	assert_int_equal(cJSON_GetArraySize(tu_conf_at(c, "services.db.command")), 3);
+	assert_int_equal(cella_conf_line(c, tu_conf_at(c, "services.db.command.2")),
 			 21);
-	assert_string_equal(at(c, "services.web.env.LEVEL")->valuestring, "3");
-	assert_int_equal(cella_conf_line(c, at(c, "operators.1")), 26);
-	assert_int_equal(cella_conf_line(c, at(c, "operators.1.public_key")),
+	assert_string_equal(tu_conf_at(c, "services.web.env.LEVEL")->valuestring, "3");
+	assert_int_equal(cella_conf_line(c, tu_conf_at(c, "operators.1")), 26);
+	assert_int_equal(cella_conf_line(c, tu_conf_at(c, "operators.1.public_key")),
 			 27);
 	/* Validating again changes nothing. */
 	{
 		char *before = cJSON_PrintUnformatted(cella_conf_root(c));
 		char *after;
 
-		assert_int_equal(cella_conf_validate(c, "", top_keys, &d), 0);
+		assert_int_equal(cella_conf_validate(c, "", tu_conf_top, &d), 0);
 		after = cJSON_PrintUnformatted(cella_conf_root(c));
 		assert_string_equal(before, after);
 		free(before);
@@ -152,11 +162,11 @@ test_invalid(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
-		struct cella_conf *c = load(invalid[i].yaml);
+		struct cella_conf *c = tu_conf_load(invalid[i].yaml);
 		struct cella_diag d = {""};
 		char *before = cJSON_PrintUnformatted(cella_conf_root(c));
 		char *after;
-		int rv = cella_conf_validate(c, "", top_keys, &d);
+		int rv = cella_conf_validate(c, "", tu_conf_top, &d);
 
 		if (rv != -EINVAL || strcmp(d.msg, invalid[i].msg) != 0)
 			fail_msg("case %zu: rv %d\n got: %s\nwant: %s", i, rv,
@@ -187,7 +197,7 @@ test_argv(void **state)
 	static const char *const sh[] = {"sh", "-c", "'echo", "hi'"};
 	static const char *const blanks[] = {"a", "b", "c", "d"};
 	static const char *const block[] = {"/bin/x", "--flag", "\\n"};
-	struct cella_conf *c = load("name: x\nservices:\n"
+	struct cella_conf *c = tu_conf_load("name: x\nservices:\n"
 				    "  a:\n    command: sh -c 'echo hi'\n"
 				    "  b:\n    command: \" a\\tb \\n c\\r\\nd \"\n"
 				    "  c:\n    command: |\n      /bin/x\n"
@@ -195,11 +205,11 @@ test_argv(void **state)
 	struct cella_diag d = {""};
 
 	(void)state;
-	assert_int_equal(cella_conf_validate(c, "", top_keys, &d), 0);
-	argv_is(at(c, "services.a.command"), sh, 4);
-	argv_is(at(c, "services.b.command"), blanks, 4);
-	argv_is(at(c, "services.c.command"), block, 3);
-	assert_int_equal(cella_conf_line(c, at(c, "services.c.command.2")), 8);
+	assert_int_equal(cella_conf_validate(c, "", tu_conf_top, &d), 0);
+	argv_is(tu_conf_at(c, "services.a.command"), sh, 4);
+	argv_is(tu_conf_at(c, "services.b.command"), blanks, 4);
+	argv_is(tu_conf_at(c, "services.c.command"), block, 3);
+	assert_int_equal(cella_conf_line(c, tu_conf_at(c, "services.c.command.2")), 8);
 	cella_conf_free(c);
 }
 
@@ -207,23 +217,25 @@ test_argv(void **state)
 static void
 test_failure_leaves_tree(void **state)
 {
-	char yaml[sizeof(good) + 64];
+	char yaml[2048];
 	struct cella_conf *c;
 	struct cella_diag d = {""};
 	cJSON *cmd;
 
 	(void)state;
-	snprintf(yaml, sizeof(yaml), "%s    roles: [nobody]\n", good);
-	c = load(yaml);
-	assert_int_equal(cella_conf_validate(c, "", top_keys, &d), -EINVAL);
+	assert_true((size_t)snprintf(yaml, sizeof(yaml),
+				     "%s    roles: [nobody]\n",
+				     tu_conf_good) < sizeof(yaml));
+	c = tu_conf_load(yaml);
+	assert_int_equal(cella_conf_validate(c, "", tu_conf_top, &d), -EINVAL);
 	assert_string_equal(d.msg, "cella.yaml:28: operators[1].roles: "
 				   "unknown role 'nobody'");
-	cmd = at(c, "services.web.command");
+	cmd = tu_conf_at(c, "services.web.command");
 	assert_true(cJSON_IsString(cmd));
 	assert_int_equal(cella_conf_line(c, cmd), 9);
-	assert_null(at(c, "enclave.cid"));
-	assert_null(at(c, "services.db.restart"));
-	assert_int_equal(cella_conf_line(c, at(c, "operators.1.roles")), 28);
+	assert_null(tu_conf_at(c, "enclave.cid"));
+	assert_null(tu_conf_at(c, "services.db.restart"));
+	assert_int_equal(cella_conf_line(c, tu_conf_at(c, "operators.1.roles")), 28);
 	cella_conf_free(c);
 }
 
@@ -242,24 +254,24 @@ static const struct cella_conf_key kms_keys[] = {
 static void
 test_sections(void **state)
 {
-	struct cella_conf *c = load(good);
+	struct cella_conf *c = tu_conf_load(tu_conf_good);
 	struct cella_diag d = {""};
 
 	(void)state;
 	/* Only the section is touched. */
-	assert_int_equal(cella_conf_validate(c, "enclave", enclave_keys, &d),
+	assert_int_equal(cella_conf_validate(c, "enclave", tu_conf_enclave, &d),
 			 0);
-	assert_int_equal(cella_conf_int(at(c, "enclave"), "cid", 0), 16);
-	assert_int_equal(cella_conf_line(c, at(c, "enclave")), 3);
-	assert_int_equal(cella_conf_line(c, at(c, "enclave.cpus")), 4);
-	assert_true(cJSON_IsString(at(c, "services.web.command")));
+	assert_int_equal(cella_conf_int(tu_conf_at(c, "enclave"), "cid", 0), 16);
+	assert_int_equal(cella_conf_line(c, tu_conf_at(c, "enclave")), 3);
+	assert_int_equal(cella_conf_line(c, tu_conf_at(c, "enclave.cpus")), 4);
+	assert_true(cJSON_IsString(tu_conf_at(c, "services.web.command")));
 	/* An absent section is made, with its defaults. */
 	assert_int_equal(cella_conf_validate(c, "kms", kms_keys, &d), 0);
-	assert_string_equal(cella_conf_str(at(c, "kms"), "region", ""),
+	assert_string_equal(cella_conf_str(tu_conf_at(c, "kms"), "region", ""),
 			    "eu-west-1");
-	assert_int_equal(cella_conf_int(at(c, "kms"), "port", 0), 8000);
+	assert_int_equal(cella_conf_int(tu_conf_at(c, "kms"), "port", 0), 8000);
 	assert_int_equal(cella_conf_validate(c, "x.y.kms", kms_keys, &d), 0);
-	assert_int_equal(cella_conf_int(at(c, "x.y.kms"), "port", 0), 8000);
+	assert_int_equal(cella_conf_int(tu_conf_at(c, "x.y.kms"), "port", 0), 8000);
 	/* Errors carry the section's path. */
 	assert_int_equal(cella_conf_validate(c, "enclave", kms_keys, &d),
 			 -EINVAL);
@@ -274,12 +286,12 @@ test_sections(void **state)
 	cella_conf_free(c);
 
 	/* "kms:" with nothing under it is an empty section. */
-	c = load("name: x\nkms:\n");
+	c = tu_conf_load("name: x\nkms:\n");
 	assert_int_equal(cella_conf_validate(c, "kms", kms_keys, &d), 0);
-	assert_int_equal(cella_conf_int(at(c, "kms"), "port", 0), 8000);
-	assert_int_equal(cella_conf_line(c, at(c, "kms")), 2);
+	assert_int_equal(cella_conf_int(tu_conf_at(c, "kms"), "port", 0), 8000);
+	assert_int_equal(cella_conf_line(c, tu_conf_at(c, "kms")), 2);
 	cella_conf_free(c);
-	c = load("name: x\nkms:\n  port: 0\n");
+	c = tu_conf_load("name: x\nkms:\n  port: 0\n");
 	assert_int_equal(cella_conf_validate(c, "kms", kms_keys, &d), -EINVAL);
 	assert_string_equal(d.msg,
 			    "cella.yaml:3: kms.port: 0 is below the minimum 1");
@@ -299,7 +311,7 @@ static const struct cella_conf_key bad_default_yaml[] = {
 static void
 test_schema_defaults(void **state)
 {
-	struct cella_conf *c = load("name: x\n");
+	struct cella_conf *c = tu_conf_load("name: x\n");
 	struct cella_diag d = {""};
 
 	(void)state;
@@ -312,7 +324,7 @@ test_schema_defaults(void **state)
 			    "cella.yaml: e.list: bad default in the schema: "
 			    "default:2: did not find expected node content "
 			    "(while parsing a flow node at line 2)");
-	assert_null(at(c, "e"));
+	assert_null(tu_conf_at(c, "e"));
 	cella_conf_free(c);
 }
 
@@ -322,7 +334,7 @@ test_schema_defaults(void **state)
 static void
 test_getters(void **state)
 {
-	struct cella_conf *c = load("s: str\ni: -42\nf: 1.5\nb: true\nn: ~\n");
+	struct cella_conf *c = tu_conf_load("s: str\ni: -42\nf: 1.5\nb: true\nn: ~\n");
 	cJSON *r = cella_conf_root(c);
 
 	(void)state;

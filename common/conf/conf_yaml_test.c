@@ -3,7 +3,20 @@
  * (depth, nodes, file size), files (missing, digest), libyaml's errors,
  * many lines, and every truncation of a valid file.
  */
-#include "common/conf/conf_testlib.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/core/buf.h"
+#include "common/testing/conf.h"
 
 static const struct {
 	const char *yaml;
@@ -139,8 +152,8 @@ test_scalars(void **state)
 		cJSON *v;
 
 		snprintf(yaml, sizeof(yaml), "v: %s\n", scalars[i].text);
-		c = load(yaml);
-		v = at(c, "v");
+		c = tu_conf_load(yaml);
+		v = tu_conf_at(c, "v");
 		if (v == NULL || (v->type & 0xff) != scalars[i].type)
 			fail_msg("case %zu '%s': type %d", i, scalars[i].text,
 				 v ? v->type : -1);
@@ -152,9 +165,9 @@ test_scalars(void **state)
 	}
 	/* NaN is not equal to itself: checked on its own. */
 	{
-		struct cella_conf *c = load("v: .nan\n");
+		struct cella_conf *c = tu_conf_load("v: .nan\n");
 
-		assert_true(isnan(at(c, "v")->valuedouble));
+		assert_true(isnan(tu_conf_at(c, "v")->valuedouble));
 		cella_conf_free(c);
 	}
 }
@@ -168,11 +181,11 @@ test_empty(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(empties) / sizeof(empties[0]); i++) {
-		struct cella_conf *c = load(empties[i]);
+		struct cella_conf *c = tu_conf_load(empties[i]);
 
 		assert_true(cJSON_IsObject(cella_conf_root(c)));
 		assert_null(cella_conf_root(c)->child);
-		assert_int_equal(cella_conf_validate(c, "", top_keys, &d),
+		assert_int_equal(cella_conf_validate(c, "", tu_conf_top, &d),
 				 -EINVAL);
 		assert_string_equal(d.msg,
 				    "cella.yaml:1: name: required key missing");
@@ -231,7 +244,7 @@ test_caps(void **state)
 	snprintf(s + o, 4, "]\n");
 	assert_int_equal(cella_conf_load_mem("n.yaml", s, strlen(s), &c, &d),
 			 0);
-	assert_int_equal(cJSON_GetArraySize(at(c, "a")),
+	assert_int_equal(cJSON_GetArraySize(tu_conf_at(c, "a")),
 			 CELLA_CONF_NODES_MAX - 2);
 	cella_conf_free(c);
 	snprintf(s + o, 4, "0]\n");
@@ -248,7 +261,7 @@ test_caps(void **state)
 	assert_int_equal(cella_conf_load_mem("big.yaml", s, CELLA_CONF_FILE_MAX,
 					     &c, &d),
 			 0);
-	assert_int_equal(strlen(at(c, "a")->valuestring),
+	assert_int_equal(strlen(tu_conf_at(c, "a")->valuestring),
 			 CELLA_CONF_FILE_MAX - 4);
 	cella_conf_free(c);
 	assert_int_equal(cella_conf_load_mem("big.yaml", s,
@@ -342,16 +355,16 @@ test_many_lines(void **state)
 	(void)state;
 	for (int i = 0; i < N; i++)
 		o += (size_t)snprintf(yaml + o, cap - o, "  k%d: v%d\n", i, i);
-	c = load(yaml);
+	c = tu_conf_load(yaml);
 	for (int round = 0; round < 3; round++) {
 		int i = 0;
 
-		assert_int_equal(cella_conf_validate(c, "", strings_keys, &d),
+		assert_int_equal(cella_conf_validate(c, "", tu_conf_strings, &d),
 				 0);
-		for (cJSON *k = at(c, "s")->child; k != NULL; k = k->next, i++)
+		for (cJSON *k = tu_conf_at(c, "s")->child; k != NULL; k = k->next, i++)
 			assert_int_equal(cella_conf_line(c, k), i + 2);
 		assert_int_equal(i, N);
-		assert_int_equal(cella_conf_line(c, at(c, "s")), 1);
+		assert_int_equal(cella_conf_line(c, tu_conf_at(c, "s")), 1);
 	}
 	cella_conf_free(c);
 	free(yaml);
@@ -366,10 +379,10 @@ test_truncations(void **state)
 
 	(void)state;
 	assert_non_null(null);
-	for (size_t n = 0; n <= strlen(good); n++) {
+	for (size_t n = 0; n <= strlen(tu_conf_good); n++) {
 		struct cella_conf *c = NULL;
 		struct cella_diag d = {""};
-		int rv = cella_conf_load_mem("trunc.yaml", good, n, &c, &d);
+		int rv = cella_conf_load_mem("trunc.yaml", tu_conf_good, n, &c, &d);
 
 		if (rv != 0) {
 			assert_int_equal(rv, -EINVAL);
@@ -378,13 +391,13 @@ test_truncations(void **state)
 			continue;
 		}
 		loaded++;
-		rv = cella_conf_validate(c, "", top_keys, &d);
+		rv = cella_conf_validate(c, "", tu_conf_top, &d);
 		if (rv == 0)
 			valid++;
 		else
 			assert_true(rv == -EINVAL &&
 				    strncmp(d.msg, "trunc.yaml", 10) == 0);
-		cella_conf_print(null, c, top_keys);
+		cella_conf_print(null, c, tu_conf_top);
 		cella_conf_free(c);
 	}
 	fclose(null);

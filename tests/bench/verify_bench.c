@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "common/attest/verify_testlib.h"
+#include "common/testing/certs.h"
 #include "tests/lib/argnum.h"
 
 #define FRESH_DOCS 64

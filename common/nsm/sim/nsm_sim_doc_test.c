@@ -4,7 +4,22 @@
  * byte for byte); every chain verifies with OpenSSL under the sim root and
  * every COSE signature under its leaf.
  */
-#include "common/nsm/sim/nsm_sim_testlib.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/attest/verify.h"
+#include "common/nsm/nsm_wire.h"
+#include "common/nsm/sim/nsm_simca.h"
+#include "common/testing/nsm_sim.h"
 
 static uint8_t *
 load_vector(const char *name, size_t *len)
@@ -55,10 +70,10 @@ test_payload_matches_aws(void **state)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		size_t n;
 		uint8_t *raw = load_vector(names[i], &n);
-		struct doc *doc = malloc(sizeof(*doc));
+		struct tu_sim_doc *doc = malloc(sizeof(*doc));
 		struct cella_buf b;
 
-		parse_doc(raw, n, doc);
+		tu_sim_doc_parse(raw, n, doc);
 		cella_buf_init(&b, 16384);
 		assert_int_equal(cella_nsm_doc_payload(&doc->d, &b), 0);
 		assert_int_equal(b.len, doc->payload.n);
@@ -133,18 +148,18 @@ skeleton(struct cella_span payload, char *out, size_t cap)
 static void
 test_document_shape(void **state)
 {
-	struct cella_nsm *nsm = open_sim(2, 5000);
+	struct cella_nsm *nsm = tu_sim_open(2, 5000);
 	char want[2048], got[2048];
-	struct doc *real = malloc(sizeof(*real)), *sim = malloc(sizeof(*sim));
+	struct tu_sim_doc *real = malloc(sizeof(*real)), *sim = malloc(sizeof(*sim));
 	struct cella_buf b;
 	size_t n;
 	uint8_t *raw = load_vector("eternis_valid_2024-07-31.b64", &n);
 
 	(void)state;
-	parse_doc(raw, n, real);
+	tu_sim_doc_parse(raw, n, real);
 	/* the vector's sizes: public_key 5, user_data 68, nonce 20 */
-	attest(nsm, 5, 68, 20, &b);
-	parse_doc(b.p, b.len, sim);
+	tu_sim_attest(nsm, 5, 68, 20, &b);
+	tu_sim_doc_parse(b.p, b.len, sim);
 	skeleton(real->payload, want, sizeof(want));
 	skeleton(sim->payload, got, sizeof(got));
 	assert_string_equal(got, want);
@@ -152,27 +167,27 @@ test_document_shape(void **state)
 	assert_memory_equal(b.p, raw, 7);
 	assert_int_equal(sim->d.n_cabundle, 3);
 	assert_int_equal(sim->d.pcr_mask, 0xffff);
-	assert_memory_equal(sim->pcrs[0], pcr0, 48);
+	assert_memory_equal(sim->pcrs[0], tu_sim_pcr0, 48);
 	assert_true(cella_nsmw_span_is(sim->d.module_id,
 				       cella_nsm_sim_module_id(
 					       cella_nsm_sim_of(nsm))));
 	cella_buf_fini(&b);
 
 	/* absent is null, empty is h'' */
-	attest(nsm, 0, 0, 0, &b);
-	parse_doc(b.p, b.len, sim);
+	tu_sim_attest(nsm, 0, 0, 0, &b);
+	tu_sim_doc_parse(b.p, b.len, sim);
 	assert_true(sim->d.public_key.set && sim->d.public_key.v.n == 0);
 	cella_buf_fini(&b);
 	cella_buf_init(&b, CELLA_NSM_RESPONSE_MAX);
 	assert_int_equal(cella_nsm_attest(nsm, NULL, NULL, NULL, &b, NULL), 0);
-	parse_doc(b.p, b.len, sim);
+	tu_sim_doc_parse(b.p, b.len, sim);
 	assert_false(sim->d.public_key.set);
 	assert_false(sim->d.user_data.set);
 	assert_false(sim->d.nonce.set);
 	cella_buf_fini(&b);
 	/* the limit, 1024 bytes each, fits in one response */
-	attest(nsm, 1024, 1024, 1024, &b);
-	parse_doc(b.p, b.len, sim);
+	tu_sim_attest(nsm, 1024, 1024, 1024, &b);
+	tu_sim_doc_parse(b.p, b.len, sim);
 	assert_int_equal(sim->d.nonce.v.n, 1024);
 	cella_buf_fini(&b);
 	free(raw);
@@ -191,7 +206,7 @@ full_verify(const struct cella_buf *b, int64_t at, const uint8_t *nonce,
 	int rc;
 
 	cella_verify_policy_init(&pol);
-	pol.root = pki.root;
+	pol.root = tu_pki.root;
 	pol.at = at;
 	pol.has_nonce = nonce != NULL;
 	pol.nonce = CELLA_SPAN(nonce, nonce_len);
@@ -201,16 +216,16 @@ full_verify(const struct cella_buf *b, int64_t at, const uint8_t *nonce,
 }
 
 static int
-chain_verify(const struct doc *doc, X509 *leaf, int64_t at)
+chain_verify(const struct tu_sim_doc *doc, X509 *leaf, int64_t at)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	STACK_OF(X509) *untrusted = sk_X509_new_null();
 	int ok;
 
-	X509_STORE_add_cert(store, pki.root); /* pinned, not the bundle's */
+	X509_STORE_add_cert(store, tu_pki.root); /* pinned, not the bundle's */
 	for (size_t i = 1; i < doc->d.n_cabundle; i++)
-		sk_X509_push(untrusted, der_cert(doc->d.cabundle[i]));
+		sk_X509_push(untrusted, tu_der_cert(doc->d.cabundle[i]));
 	/*
 	 * Not X509_V_FLAG_X509_STRICT: it demands an authority key id in
 	 * every leaf, and AWS's leaves have none (nor do the sim's, to
@@ -230,11 +245,11 @@ chain_verify(const struct doc *doc, X509 *leaf, int64_t at)
 }
 
 static void
-check_leaf(X509 *leaf, const struct doc *doc, const char *module_id)
+check_leaf(X509 *leaf, const struct tu_sim_doc *doc, const char *module_id)
 {
 	int64_t ts = (int64_t)(doc->d.timestamp_ms / 1000);
-	int64_t nb = tm_of(X509_get0_notBefore(leaf));
-	int64_t na = tm_of(X509_get0_notAfter(leaf));
+	int64_t nb = tu_asn1_time(X509_get0_notBefore(leaf));
+	int64_t na = tu_asn1_time(X509_get0_notAfter(leaf));
 	int crit = -1;
 	BASIC_CONSTRAINTS *bc = X509_get_ext_d2i(leaf, NID_basic_constraints,
 						 &crit, NULL);
@@ -259,20 +274,20 @@ check_leaf(X509 *leaf, const struct doc *doc, const char *module_id)
 static void
 test_chain_and_signature(void **state)
 {
-	struct cella_nsm *nsm = open_sim(2, 5000);
-	struct doc *doc = malloc(sizeof(*doc));
+	struct cella_nsm *nsm = tu_sim_open(2, 5000);
+	struct tu_sim_doc *doc = malloc(sizeof(*doc));
 	struct cella_buf b;
 	uint8_t *root_der = NULL;
 	int root_len;
 	X509 *leaf;
 
 	(void)state;
-	attest(nsm, 91, 0, 32, &b);
-	parse_doc(b.p, b.len, doc);
-	leaf = der_cert(doc->d.certificate);
+	tu_sim_attest(nsm, 91, 0, 32, &b);
+	tu_sim_doc_parse(b.p, b.len, doc);
+	leaf = tu_der_cert(doc->d.certificate);
 	check_leaf(leaf, doc, cella_nsm_sim_module_id(cella_nsm_sim_of(nsm)));
 	/* cabundle[0] is the root itself, byte for byte */
-	root_len = i2d_X509(pki.root, &root_der);
+	root_len = i2d_X509(tu_pki.root, &root_der);
 	assert_int_equal(doc->d.cabundle[0].n, (size_t)root_len);
 	assert_memory_equal(doc->d.cabundle[0].p, root_der, root_len);
 	OPENSSL_free(root_der);
@@ -282,7 +297,7 @@ test_chain_and_signature(void **state)
 	assert_false(chain_verify(doc, leaf,
 				  (int64_t)(doc->d.timestamp_ms / 1000) +
 					  86400));
-	assert_true(cose_verify(doc, X509_get0_pubkey(leaf)));
+	assert_true(tu_cose_verify(doc, X509_get0_pubkey(leaf)));
 	{
 		struct cella_diag d = {""};
 		int64_t at = (int64_t)(doc->d.timestamp_ms / 1000);
@@ -310,7 +325,7 @@ test_chain_and_signature(void **state)
 	}
 	/* one payload byte changed: the signature no longer holds */
 	((uint8_t *)doc->payload.p)[doc->payload.n - 1] ^= 1;
-	assert_false(cose_verify(doc, X509_get0_pubkey(leaf)));
+	assert_false(tu_cose_verify(doc, X509_get0_pubkey(leaf)));
 	X509_free(leaf);
 	cella_buf_fini(&b);
 	free(doc);
@@ -326,5 +341,5 @@ main(void)
 		cmocka_unit_test(test_chain_and_signature),
 	};
 
-	return cmocka_run_group_tests(tests, setup_pki, teardown_pki);
+	return cmocka_run_group_tests(tests, tu_pki_setup, tu_pki_teardown);
 }

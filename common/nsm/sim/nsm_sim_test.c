@@ -6,7 +6,24 @@
  * start-up files are checked. Document shape and crypto:
  * nsm_sim_doc_test.
  */
-#include "common/nsm/sim/nsm_sim_testlib.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/nsm/sim/nsm_simca.h"
+#include "common/testing/nsm_sim.h"
+#include "tests/lib/rmtree.h"
 
 static void
 sha384_2(const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
@@ -24,7 +41,7 @@ sha384_2(const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
 static void
 test_describe_and_boot(void **state)
 {
-	struct cella_nsm *nsm = open_sim(0, 5000);
+	struct cella_nsm *nsm = tu_sim_open(0, 5000);
 	struct cella_nsm_info info;
 	struct cella_nsm_pcr pcr;
 	uint8_t want[48];
@@ -39,17 +56,17 @@ test_describe_and_boot(void **state)
 	for (uint16_t i = 0; i < 16; i++)
 		assert_int_equal(info.locked_pcrs[i], i);
 	/* "<instance from the signer's CN>-enc<16 hex>" */
-	assert_int_equal(strlen(info.module_id), strlen(NAME) + 4 + 16);
-	assert_memory_equal(info.module_id, NAME "-enc", strlen(NAME) + 4);
+	assert_int_equal(strlen(info.module_id), strlen(TU_SIM_NAME) + 4 + 16);
+	assert_memory_equal(info.module_id, TU_SIM_NAME "-enc", strlen(TU_SIM_NAME) + 4);
 	assert_string_equal(info.module_id,
 			    cella_nsm_sim_module_id(cella_nsm_sim_of(nsm)));
 
 	assert_int_equal(cella_nsm_describe_pcr(nsm, 0, &pcr, NULL), 0);
 	assert_true(pcr.locked);
 	assert_int_equal(pcr.len, 48);
-	assert_memory_equal(pcr.value, pcr0, 48);
+	assert_memory_equal(pcr.value, tu_sim_pcr0, 48);
 	/* PCR4 = SHA-384(48 zero bytes || instance id), as on Nitro */
-	sha384_2(zero, 48, (const uint8_t *)NAME, strlen(NAME), want);
+	sha384_2(zero, 48, (const uint8_t *)TU_SIM_NAME, strlen(TU_SIM_NAME), want);
 	assert_int_equal(cella_nsm_describe_pcr(nsm, 4, &pcr, NULL), 0);
 	assert_memory_equal(pcr.value, want, 48);
 	assert_int_equal(cella_nsm_describe_pcr(nsm, 16, &pcr, NULL), 0);
@@ -62,7 +79,7 @@ test_describe_and_boot(void **state)
 static void
 test_extend_and_lock(void **state)
 {
-	struct cella_nsm *nsm = open_sim(0, 5000);
+	struct cella_nsm *nsm = tu_sim_open(0, 5000);
 	struct cella_nsm_pcr pcr;
 	struct cella_diag d = {""};
 	uint8_t want[48] = {0};
@@ -112,9 +129,9 @@ test_extend_and_lock(void **state)
 static void
 test_leaf_per_document(void **state)
 {
-	struct cella_nsm *nsm = open_sim(4, 5000);
+	struct cella_nsm *nsm = tu_sim_open(4, 5000);
 	struct cella_nsm_sim *sim = cella_nsm_sim_of(nsm);
-	struct doc *doc = malloc(sizeof(*doc));
+	struct tu_sim_doc *doc = malloc(sizeof(*doc));
 	ASN1_INTEGER *serials[6];
 	struct cella_nsm_sim_stats st;
 	struct cella_buf b;
@@ -124,10 +141,10 @@ test_leaf_per_document(void **state)
 	for (int i = 0; i < 6; i++) {
 		X509 *leaf;
 
-		attest(nsm, 0, 8, 0, &b);
-		parse_doc(b.p, b.len, doc);
-		leaf = der_cert(doc->d.certificate);
-		assert_true(cose_verify(doc, X509_get0_pubkey(leaf)));
+		tu_sim_attest(nsm, 0, 8, 0, &b);
+		tu_sim_doc_parse(b.p, b.len, doc);
+		leaf = tu_der_cert(doc->d.certificate);
+		assert_true(tu_cose_verify(doc, X509_get0_pubkey(leaf)));
 		serials[i] = ASN1_INTEGER_dup(X509_get0_serialNumber(leaf));
 		/* the serial starts with the module's enclave id */
 		assert_int_equal(serials[i]->length, 16);
@@ -152,10 +169,10 @@ test_leaf_per_document(void **state)
 static void
 test_pool_expiry(void **state)
 {
-	struct cella_nsm *nsm = open_sim(2, 150);
+	struct cella_nsm *nsm = tu_sim_open(2, 150);
 	struct cella_nsm_sim *sim = cella_nsm_sim_of(nsm);
 	struct cella_nsm_sim_stats st;
-	struct doc *doc = malloc(sizeof(*doc));
+	struct tu_sim_doc *doc = malloc(sizeof(*doc));
 	struct cella_buf b;
 	X509 *leaf;
 
@@ -165,11 +182,11 @@ test_pool_expiry(void **state)
 	cella_nsm_sim_stats(sim, &st);
 	/* leaves past their age are thrown away, never used */
 	assert_true(st.leaves_expired >= 2);
-	attest(nsm, 0, 0, 0, &b);
-	parse_doc(b.p, b.len, doc);
-	leaf = der_cert(doc->d.certificate);
+	tu_sim_attest(nsm, 0, 0, 0, &b);
+	tu_sim_doc_parse(b.p, b.len, doc);
+	leaf = tu_der_cert(doc->d.certificate);
 	assert_true((int64_t)(doc->d.timestamp_ms / 1000) -
-			    tm_of(X509_get0_notBefore(leaf)) <=
+			    tu_asn1_time(X509_get0_notBefore(leaf)) <=
 		    3 + 1);
 	X509_free(leaf);
 	cella_buf_fini(&b);
@@ -194,7 +211,7 @@ static void
 test_bad_requests(void **state)
 {
 	static uint8_t big[CELLA_NSM_REQUEST_MAX + 1];
-	struct cella_nsm *nsm = open_sim(0, 5000);
+	struct cella_nsm *nsm = tu_sim_open(0, 5000);
 	struct cella_nsm_sim *sim = cella_nsm_sim_of(nsm);
 	struct cella_nsm_request q = {.kind = CELLA_NSM_ATTESTATION};
 	struct cella_buf b;
@@ -253,7 +270,7 @@ work(void *arg)
 static void
 test_threads(void **state)
 {
-	struct cella_nsm *nsm = open_sim(4, 5000);
+	struct cella_nsm *nsm = tu_sim_open(4, 5000);
 	struct worker w[4];
 	pthread_t t[4];
 	struct cella_nsm_pcr pcr;
@@ -278,7 +295,7 @@ test_threads(void **state)
 static void
 test_random(void **state)
 {
-	struct cella_nsm *nsm = open_sim(0, 5000);
+	struct cella_nsm *nsm = tu_sim_open(0, 5000);
 	uint8_t a[600] = {0}, b[600] = {0};
 
 	(void)state;
@@ -338,8 +355,8 @@ static void
 test_conf_files(void **state)
 {
 	char dir[] = "/tmp/nsm_sim_test.XXXXXX", path[512];
-	X509 *good[] = {pki.root, pki.reg, pki.inst};
-	X509 *swapped[] = {pki.root, pki.inst, pki.reg};
+	X509 *good[] = {tu_pki.root, tu_pki.reg, tu_pki.inst};
+	X509 *swapped[] = {tu_pki.root, tu_pki.inst, tu_pki.reg};
 	struct cella_nsm_sim_conf c;
 	struct cella_nsm *nsm = NULL;
 	struct cella_nsm_info info;
@@ -349,7 +366,7 @@ test_conf_files(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	expect_load(dir, -ENOENT, "signer.key");
-	write_pem(dir, "signer.key", pki.inst_key, NULL, 0);
+	write_pem(dir, "signer.key", tu_pki.inst_key, NULL, 0);
 	expect_load(dir, -ENOENT, "cabundle.pem");
 	write_pem(dir, "cabundle.pem", NULL, swapped, 3);
 	expect_load(dir, -EINVAL, "certificate 2 is not issued by");
@@ -412,5 +429,5 @@ main(void)
 		cmocka_unit_test(test_conf_files),
 	};
 
-	return cmocka_run_group_tests(tests, setup_pki, teardown_pki);
+	return cmocka_run_group_tests(tests, tu_pki_setup, tu_pki_teardown);
 }

@@ -1,31 +1,22 @@
 /*
- * conf_testlib: what the conf tests share: a schema shaped like cella.yaml
- * (sections, a map of services, a list of operators with a check hook), a
- * file that exercises it with known line numbers, and small helpers to
- * load text, walk the tree by path and print into a string. Test-only.
+ * testing/conf: the tests' schema, file and helpers of conf.h.
  */
-#ifndef CELLA_CONF_TESTLIB_H
-#define CELLA_CONF_TESTLIB_H
-
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "common/core/buf.h"
-#include "common/conf/conf.h"
+#include "common/testing/conf.h"
 
 static const char *const restart_choices[] = {"no", "on-failure", "always",
 					      NULL};
 
-__attribute__((unused)) static int
+static int
 check_roles(const cJSON *v, struct cella_diag *d)
 {
 	static const char *const known[] = {"services", "logs", "exec",
@@ -44,7 +35,7 @@ check_roles(const cJSON *v, struct cella_diag *d)
 	return 0;
 }
 
-static const struct cella_conf_key enclave_keys[] = {
+const struct cella_conf_key tu_conf_enclave[] = {
 	{.key = "cpus", .type = CELLA_CONF_INT, .def = "2", .min = 1,
 	 .max = 64, .desc = "vCPUs given to the enclave"},
 	{.key = "memory_mib", .type = CELLA_CONF_INT, .def = "512", .min = 64,
@@ -107,11 +98,11 @@ static const struct cella_conf_key operator_item[] = {
 	{0},
 };
 
-static const struct cella_conf_key top_keys[] = {
+const struct cella_conf_key tu_conf_top[] = {
 	{.key = "name", .type = CELLA_CONF_STRING, .required = true, .min = 1,
 	 .max = 63, .desc = "project name"},
 	{.key = "enclave", .type = CELLA_CONF_OBJECT, .def = "{}",
-	 .sub = enclave_keys, .desc = "the enclave's resources"},
+	 .sub = tu_conf_enclave, .desc = "the enclave's resources"},
 	{.key = "services", .type = CELLA_CONF_MAP, .def = "{}",
 	 .sub = service_item, .max = 64, .desc = "what runs inside"},
 	{.key = "operators", .type = CELLA_CONF_LIST, .def = "[]",
@@ -119,8 +110,14 @@ static const struct cella_conf_key top_keys[] = {
 	{0},
 };
 
-/* Line numbers matter: the tests below name them. */
-static const char good[] =
+const struct cella_conf_key tu_conf_strings[] = {
+	{.key = "s", .type = CELLA_CONF_MAP, .sub = env_item},
+	{.key = "l", .type = CELLA_CONF_STRLIST},
+	{0},
+};
+
+/* Line numbers matter: the tests name them. */
+const char tu_conf_good[] =
 	"# cella.yaml for the tests\n"			/* 1 */
 	"name: payments\n"				/* 2 */
 	"enclave:\n"					/* 3 */
@@ -149,8 +146,8 @@ static const char good[] =
 	"  - name: bob\n"				/* 26 */
 	"    public_key: 'MCowBQYDK2VwAyEB'\n";		/* 27 */
 
-__attribute__((unused)) static struct cella_conf *
-load(const char *yaml)
+struct cella_conf *
+tu_conf_load(const char *yaml)
 {
 	struct cella_conf *c = NULL;
 	struct cella_diag d = {""};
@@ -161,8 +158,8 @@ load(const char *yaml)
 	return c;
 }
 
-__attribute__((unused)) static cJSON *
-at(const struct cella_conf *c, const char *path)
+cJSON *
+tu_conf_at(const struct cella_conf *c, const char *path)
 {
 	cJSON *n = cella_conf_root(c);
 	char seg[64];
@@ -171,32 +168,23 @@ at(const struct cella_conf *c, const char *path)
 		size_t len = strcspn(path, ".");
 
 		snprintf(seg, sizeof(seg), "%.*s", (int)len, path);
-		n = cJSON_IsArray(n) ? cJSON_GetArrayItem(n, (int)strtol(seg, NULL,
-									10))
-				     : cJSON_GetObjectItemCaseSensitive(n, seg);
+		n = cJSON_IsArray(n)
+			    ? cJSON_GetArrayItem(n, (int)strtol(seg, NULL, 10))
+			    : cJSON_GetObjectItemCaseSensitive(n, seg);
 		path += len + (path[len] == '.');
 	}
 	return n;
 }
 
-__attribute__((unused)) static char *
-print_to_string(const struct cella_conf *c, const struct cella_conf_key *s)
+char *
+tu_conf_print(const struct cella_conf *c, const struct cella_conf_key *schema)
 {
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
 	assert_non_null(f);
-	cella_conf_print(f, c, s);
+	cella_conf_print(f, c, schema);
 	fclose(f);
 	return text;
 }
-
-
-__attribute__((unused)) static const struct cella_conf_key strings_keys[] = {
-	{.key = "s", .type = CELLA_CONF_MAP, .sub = env_item},
-	{.key = "l", .type = CELLA_CONF_STRLIST},
-	{0},
-};
-
-#endif
