@@ -24,10 +24,16 @@
 
 #include "common/net/addr.h"
 #include "common/net/relay.h"
+#include "common/testing/util.h"
 
 struct fixture {
 	uv_loop_t loop;
-	uv_async_t stop;
+	uv_async_t stop, ask; /* ask: copy the relay's stats on the loop */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct cella_relay_stats st;
+	bool st_fresh;
+	uint64_t want_accepted;
 	struct cella_relay *relay;
 	pthread_t thread;
 	int target_lfd;
@@ -43,6 +49,44 @@ fx_closed(void *arg)
 	struct fixture *f = arg;
 
 	uv_close((uv_handle_t *)&f->stop, NULL);
+	if (f->ask.data != NULL) /* fx_setup's fixtures only */
+		uv_close((uv_handle_t *)&f->ask, NULL);
+}
+
+static void
+fx_ask_cb(uv_async_t *h)
+{
+	struct fixture *f = h->data;
+
+	pthread_mutex_lock(&f->mu);
+	cella_relay_get_stats(f->relay, &f->st);
+	f->st_fresh = true;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* The relay's counters, read on its loop thread (they are not atomic). */
+static struct cella_relay_stats
+fx_stats(struct fixture *f)
+{
+	struct cella_relay_stats st;
+
+	pthread_mutex_lock(&f->mu);
+	f->st_fresh = false;
+	uv_async_send(&f->ask);
+	while (!f->st_fresh)
+		pthread_cond_wait(&f->cv, &f->mu);
+	st = f->st;
+	pthread_mutex_unlock(&f->mu);
+	return st;
+}
+
+static bool
+fx_accepted_all(void *arg)
+{
+	struct fixture *f = arg;
+
+	return fx_stats(f).accepted >= f->want_accepted;
 }
 
 static void
@@ -97,6 +141,10 @@ fx_setup(struct fixture *f, bool copy, size_t pipe_bytes)
 	assert_int_equal(cella_relay_add(f->relay, f->lurl, f->turl, &d), 0);
 	uv_async_init(&f->loop, &f->stop, fx_stop_cb);
 	f->stop.data = f;
+	uv_async_init(&f->loop, &f->ask, fx_ask_cb);
+	f->ask.data = f;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
 	assert_int_equal(pthread_create(&f->thread, NULL, fx_run, f), 0);
 	assert_int_equal(cella_addr_parse(f->lurl, &a, &d), 0);
 	f->client = cella_addr_connect_wait(&a, 5000, &d);
@@ -110,6 +158,8 @@ fx_teardown(struct fixture *f)
 	uv_async_send(&f->stop);
 	pthread_join(f->thread, NULL);
 	assert_int_equal(uv_loop_close(&f->loop), 0);
+	pthread_cond_destroy(&f->cv);
+	pthread_mutex_destroy(&f->mu);
 	close(f->client);
 	close(f->server);
 	close(f->target_lfd);
@@ -326,25 +376,44 @@ test_stalled_reader_bound(void **s)
 	assert_true(stalled_intake(false, 0) < (8u << 20));
 }
 
+/* A connect of our own to a unix target: 0 when queued, else -errno. */
+static int
+probe_connect(const struct cella_addr *a)
+{
+	int pending = -1, fd = cella_addr_connect(a, &pending, NULL);
+
+	if (pending >= 0)
+		close(pending);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 /*
  * A unix target whose backlog is full refuses with EAGAIN instead of
- * queueing: the relay must retry, not drop the client.
+ * queueing: the relay must retry, not drop the client. Proof that the
+ * retry path ran: once the relay has accepted all six (each tried its
+ * connect at once), the target's queue is full (a connect of our own is
+ * refused) although nothing was accepted from it, so most of the six were
+ * refused too; none failed, and all six arrive in the end.
  */
 static void
 test_full_backlog(void **s)
 {
 	struct fixture f;
-	struct cella_addr a;
+	struct cella_addr a, t;
 	struct cella_diag d;
+	struct cella_relay_stats st;
 	int clients[6], lfd;
 	uint8_t b;
 
 	(void)s;
 	fx_setup(&f, false, 0);
 	/* Replace the target listener by one with the smallest backlog. */
-	assert_int_equal(cella_addr_parse(f.turl, &a, &d), 0);
+	assert_int_equal(cella_addr_parse(f.turl, &t, &d), 0);
 	close(f.target_lfd);
-	lfd = cella_addr_listen(&a, 0, &d);
+	lfd = cella_addr_listen(&t, 0, &d);
 	assert_true(lfd >= 0);
 	f.target_lfd = lfd;
 	assert_int_equal(cella_addr_parse(f.lurl, &a, &d), 0);
@@ -354,7 +423,12 @@ test_full_backlog(void **s)
 		b = (uint8_t)('a' + i);
 		assert_int_equal(write(clients[i], &b, 1), 1);
 	}
-	usleep(50 * 1000); /* the relay is now retrying some of them */
+	f.want_accepted = 1 + 6; /* fx_setup's connection and these */
+	assert_true(tu_wait_until(fx_accepted_all, &f, 5000));
+	assert_int_equal(probe_connect(&t), -EAGAIN);
+	st = fx_stats(&f);
+	assert_int_equal(st.failed, 0);
+	assert_int_equal(st.open, 1 + 6);
 	for (int i = 0; i < 6; i++) {
 		int fd = fx_accept(lfd);
 
