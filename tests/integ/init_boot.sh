@@ -13,10 +13,12 @@ export CELLA_VSOCK_DIR=$T/vsock CELLA_VSOCK_CID=16
 mkdir -p "$CELLA_VSOCK_DIR"
 
 CG=""
+# Its cgroups go once the processes in them are gone (after init's end).
+cg_removed() { rmdir "$CG"/*/* "$CG"/* "$CG" 2>/dev/null; [ ! -d "$CG" ]; }
 for root in /sys/fs/cgroup /sys/fs/cgroup/unified; do
 	if [ "$(stat -f -c %T "$root" 2>/dev/null)" = cgroup2fs ] && [ -w "$root" ]; then
 		CG=$root/cella-test-$$
-		INIT_CLEANUP_EXTRA='sleep 0.2; rmdir "$CG"/*/* "$CG"/* "$CG" 2>/dev/null'
+		INIT_CLEANUP_EXTRA='try_for 5 cg_removed'
 		break
 	fi
 done

@@ -19,8 +19,7 @@ sed -i 's|command: \[sleep, "1000"\]|command: [sh, -c, "echo started; exec sleep
 	"$T/cella.yaml"
 grep -q 'echo started' "$T/cella.yaml" || fail "the worker was not rewritten"
 bridge_start
-for _ in $(seq 250); do [ -S "$T/none.sock" ] && break; sleep 0.02; done
-[ -S "$T/none.sock" ] || fail "cella-pipeline did not come up"
+wait_for 5 test -S "$T/none.sock"
 
 PROMPT_MS=5000
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }

@@ -10,9 +10,8 @@
 #                               $INIT_PID is its pid outside the namespace
 #   init_stop                   SIGTERM it, require exit 0
 #   ctl ARGS...                 the cella CLI with CELLA_CONTROL set
-#   svc_field NAME FIELD        a field of `cella ps --json`
-#   svc_state NAME / svc_pid NAME
-#   wait_for SECONDS CMD...     poll CMD (every 20 ms) until it succeeds
+#   svc_state NAME / svc_pid NAME   fields of `cella ps --json`
+#   state_is NAME STATE         true when NAME is in STATE
 #   init_zombies                zombies whose parent is cella-init
 #   host_pid NSPID              pid outside of cella-init's child NSPID
 #   log_gap_ms A B              ms from log line matching A to next B
@@ -28,11 +27,7 @@ command -v python3 >/dev/null || skip "python3 is needed to read 'cella ps --jso
 init_cleanup() {
 	if [ -n "$INIT_PID" ] && kill -0 "$INIT_PID" 2>/dev/null; then
 		kill -TERM "$INIT_PID" 2>/dev/null
-		for _ in $(seq 100); do
-			kill -0 "$INIT_PID" 2>/dev/null || break
-			sleep 0.05
-		done
-		kill -KILL "$INIT_PID" 2>/dev/null
+		try_for 5 gone "$INIT_PID" || kill -KILL "$INIT_PID" 2>/dev/null
 	fi
 	eval "${INIT_CLEANUP_EXTRA:-}"
 }
@@ -79,16 +74,8 @@ ctl() {
 	"$B/services/cella/cella" "$@"
 }
 
-svc_field() {
-	ctl ps --json | python3 -c "import json,sys
-for s in json.load(sys.stdin):
-    if s['service'] == sys.argv[1]: print(s[sys.argv[2]])" "$1" "$2"
-}
-
 svc_state() { svc_field "$1" state; }
 svc_pid() { svc_field "$1" pid; }
-
-
 state_is() { [ "$(svc_state "$1")" = "$2" ]; }
 
 init_zombies() {

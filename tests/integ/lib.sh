@@ -12,6 +12,18 @@
 #                       written (10 s at most)
 #   expect_exit CODE CMD...  run CMD, require its exit code, keep its stderr
 #                       in $T/last.err and stdout in $T/last.out
+#   wait_for SECONDS CMD...  run CMD (output discarded) every 20 ms until it
+#                       succeeds; when it has not within SECONDS, fail the
+#                       test naming CMD and the caller's line. The one
+#                       bounded wait for something another process does.
+#   try_for SECONDS CMD...   the same wait, but return 1 on timeout, for a
+#                       caller with its own message or fallback
+#   holds MS CMD...     require that CMD succeeds every time for MS ms: a
+#                       negative proof (something must not happen), so tie
+#                       MS to the setting that would make it happen
+#   gone PID            true once PID is no longer running
+#   svc_field SERVICE FIELD [PS...]  FIELD of SERVICE in `cella ps --json`
+#                       (python3), or in the JSON the command PS... prints
 set -u
 
 : "${CELLA_BUILD_ROOT:?run through meson test}"
@@ -79,27 +91,47 @@ expect_contains() {
 	}
 }
 
+# The clock is $EPOCHREALTIME in microseconds (bash 5): no fork per poll.
+try_for() {
+	local end=$(( ${EPOCHREALTIME/[.,]/} + $1 * 1000000 ))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "${EPOCHREALTIME/[.,]/}" -lt "$end" ] || return 1
+		sleep 0.02
+	done
+}
+
+wait_for() {
+	try_for "$@" ||
+		fail "${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}: not within $1 s: ${*:2}"
+}
+
+holds() {
+	local end=$(( ${EPOCHREALTIME/[.,]/} + $1 * 1000 )) ok=1
+	shift
+	while [ $ok -eq 1 ]; do
+		[ "${EPOCHREALTIME/[.,]/}" -lt "$end" ] || ok=0
+		"$@" >/dev/null 2>&1 ||
+			fail "${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}: stopped holding: $*"
+		[ $ok -eq 0 ] || sleep 0.02
+	done
+}
+
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
 # A line another process writes a moment later (a log): wait for it, 10 s
 # at most.
 wait_contains() {
-	local i
-	for i in $(seq 200); do
-		grep -qF -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	expect_contains "$1" "$2"
+	try_for 10 grep -qF -- "$2" "$1" || expect_contains "$1" "$2"
 }
 
-# wait_for SECONDS CMD...: run CMD until it succeeds; fail the test when it
-# has not within SECONDS. The one bounded poll every test uses.
-wait_for() {
-	local deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 ))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $(( $(date +%s%N) / 1000000 )) -lt "$deadline" ] ||
-			fail "timed out waiting for: $*"
-		sleep 0.02
-	done
+svc_field() {
+	local svc=$1 field=$2
+	shift 2
+	[ $# -gt 0 ] || set -- "${CELLA:-$B/services/cella/cella}" ps --json
+	"$@" | python3 -c "import json, sys
+for s in json.load(sys.stdin):
+    if s['service'] == sys.argv[1]: print(s[sys.argv[2]])" "$svc" "$field"
 }
 
 expect_exit() {

@@ -15,7 +15,7 @@ pipeline:
   listen: ipc://$T/none.sock
   roots: [$R]"
 bridge_start
-for _ in $(seq 250); do [ -S "$T/none.sock" ] && break; sleep 0.02; done
+wait_for 5 test -S "$T/none.sock"
 export CELLA_CONTROL=ipc://$T/init.sock
 run() { host --key "$T/runner.pem" "$@"; }
 
@@ -48,11 +48,10 @@ sys.exit(0 if ops == {"runner"} and len(ev) >= 5 else 1)' ||
 "$CELLA" --enclave vsock://16 --root "$T/ca/root.pem" --key "$T/runner.pem" \
 	exec -- sh -c 'sleep 300 & echo $!; wait' >"$T/bg.out" 2>&1 &
 cli=$!
-for _ in $(seq 500); do [ -s "$T/bg.out" ] && break; sleep 0.02; done
+wait_for 10 test -s "$T/bg.out"
 bg=$(head -1 "$T/bg.out")
 [ -n "$bg" ] && kill -0 "$bg" 2>/dev/null || fail "no background sleep ($bg)"
 kill -KILL $cli
 wait $cli 2>/dev/null
-for _ in $(seq 250); do kill -0 "$bg" 2>/dev/null || break; sleep 0.02; done
-kill -0 "$bg" 2>/dev/null && fail "sleep $bg survived its client across the bridge"
+try_for 5 gone "$bg" || fail "sleep $bg survived its client across the bridge"
 exit 0

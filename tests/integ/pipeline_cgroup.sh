@@ -27,7 +27,7 @@ cg_cleanup() {
 			kill -KILL "$p" 2>/dev/null
 		done
 		for d in "$CG"/*/; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
-		for _ in $(seq 100); do rmdir "$CG" 2>/dev/null && break; sleep 0.05; done
+		try_for 5 rmdir "$CG"
 	fi
 	rm -rf "${INIT_CLEANUP_SHM:-/nonexistent}"
 }
@@ -51,7 +51,7 @@ expect_exit 0 cella exec -- sh -c 'setsid sleep 1000 & echo $!'
 esc=$(head -1 "$T/last.out")
 [ -n "$esc" ] || fail "no pid printed"
 STRAYS+=("$esc")
-wait_gone "$esc" 5 || fail "setsid child $esc outlived its cella exec"
+try_for 5 gone "$esc" || fail "setsid child $esc outlived its cella exec"
 no_exec_cgroups() { ! ls -d "$CG"/cella-exec-* >/dev/null 2>&1; }
 wait_for 5 no_exec_cgroups
 
@@ -63,7 +63,7 @@ STRAYS+=("$det")
 expect_exit 0 cella exec -- sh -c 'sleep 1000 & echo $!'
 bg=$(head -1 "$T/last.out")
 STRAYS+=("$bg")
-wait_gone "$bg" 5 || fail "background child $bg outlived its cella exec"
+try_for 5 gone "$bg" || fail "background child $bg outlived its cella exec"
 kill -0 "$det" 2>/dev/null || fail "the detached command $det was killed"
 kill -KILL "$det"
 stop pipeline
@@ -74,6 +74,6 @@ wait_contains "$T/pipeline.log" "evt=exec_cgroups_off"
 expect_exit 0 cella exec -- sh -c 'sleep 1000 & echo $!'
 bg=$(head -1 "$T/last.out")
 STRAYS+=("$bg")
-wait_gone "$bg" 5 || fail "background child $bg outlived its cella exec"
+try_for 5 gone "$bg" || fail "background child $bg outlived its cella exec"
 stop pipeline
 echo "ok"

@@ -65,11 +65,7 @@ for sig in INT TERM; do
 		2>"$T/stall.err" &
 	cli=$!
 	# d/ok1 arrived; d/stall never will: the copy is half-done.
-	for _ in $(seq 1000); do
-		compgen -G "$H/.cella-cp-*/d/ok1" >/dev/null && break
-		sleep 0.01
-	done
-	compgen -G "$H/.cella-cp-*/d/ok1" >/dev/null ||
+	try_for 10 compgen -G "$H/.cella-cp-*/d/ok1" ||
 		fail "the staged file never appeared (SIG$sig)"
 	rc=0
 	kill -"$sig" $cli

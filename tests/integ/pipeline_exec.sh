@@ -62,18 +62,18 @@ head -c 3000000 /dev/zero | cella exec -i -- true || fail "unread stdin"
 # the client dies: the whole process group goes
 "$CELLA" exec -- sh -c 'sleep 300 & echo $!; wait' >"$T/bg.out" 2>&1 &
 cli=$!
-for _ in $(seq 250); do [ -s "$T/bg.out" ] && break; sleep 0.02; done
+wait_for 5 test -s "$T/bg.out"
 bg=$(head -1 "$T/bg.out")
 [ -n "$bg" ] && kill -0 "$bg" || fail "no background sleep ($bg)"
 kill -KILL $cli
 wait $cli 2>/dev/null
-wait_gone "$bg" 5 || fail "sleep $bg survived its client"
+try_for 5 gone "$bg" || fail "sleep $bg survived its client"
 expect_contains "$T/pipeline.log" "evt=exec_disconnected"
 
 # our signals go to the command
 "$CELLA" exec -- sh -c 'trap "exit 42" TERM; echo ready; sleep 100 & wait' >"$T/sig.out" 2>&1 &
 cli=$!
-for _ in $(seq 250); do grep -q ready "$T/sig.out" && break; sleep 0.02; done
+wait_for 5 grep -q ready "$T/sig.out"
 kill -TERM $cli
 rc=0; wait $cli || rc=$?
 expect_eq "$rc" 42 "exit status after a forwarded SIGTERM"
@@ -81,18 +81,23 @@ expect_eq "$rc" 42 "exit status after a forwarded SIGTERM"
 # detached: a pid at once, runs on without us
 expect_exit 0 cella exec --detach -- sh -c "sleep 0.3; touch '$SHM/detached'"
 grep -qE '^[0-9]+$' "$T/last.out" || fail "no pid from --detach"
-for _ in $(seq 250); do [ -e "$SHM/detached" ] && break; sleep 0.02; done
-[ -e "$SHM/detached" ] || fail "the detached command did not run"
+try_for 5 test -e "$SHM/detached" || fail "the detached command did not run"
 expect_exit 64 cella exec --detach -i -- true
 
-# an idle long-poll costs no CPU
-"$CELLA" exec -- sleep 3 &
+# an idle long-poll costs no CPU: a 2 s window once the command runs (its
+# evt=exec is in the log), ended by a forwarded SIGTERM
+execs() { grep -c 'evt=exec ' "$T/pipeline.log"; }
+execs_above() { [ "$(execs)" -gt "$1" ]; }
+n0=$(execs)
+"$CELLA" exec -- sleep 300 &
 cli=$!
-sleep 0.5
+wait_for 10 execs_above "$n0"
 c0=$(cpu_ticks "$PID_pipeline")
-sleep 2
+sleep 2 # the measured window, not a wait
 c1=$(cpu_ticks "$PID_pipeline")
-wait $cli
+kill -TERM $cli
+rc=0; wait $cli || rc=$?
+expect_eq "$rc" 143 "exit status of the idle command after SIGTERM"
 [ $((c1 - c0)) -le 3 ] || fail "pipeline used $((c1 - c0)) ticks while idle"
 
 # every command is in the event log, with its argv's hash and operator

@@ -48,14 +48,13 @@ events_of file | grep -q "\"path\": \"$R/big\", \"sha256\": \"$want\"" ||
 # --- the client dies mid-transfer: nothing visible, either way ---
 has_tmpfile() { ls -l "/proc/$1/fd" 2>/dev/null | grep -q '(deleted)'; }
 "$CELLA" cp -q "$H/big" ":$R/partial" & cli=$!
-for _ in $(seq 500); do has_tmpfile "$PID_pipeline" && break; sleep 0.01; done
+wait_for 5 has_tmpfile "$PID_pipeline"
 kill -KILL $cli; wait $cli 2>/dev/null
-for _ in $(seq 250); do grep -q evt=transfer_dropped "$T/pipeline.log" && break; sleep 0.02; done
-expect_contains "$T/pipeline.log" "evt=transfer_dropped"
+wait_contains "$T/pipeline.log" "evt=transfer_dropped"
 [ ! -e "$R/partial" ] || fail "a partial file is visible in the enclave"
 expect_eq "$(tmp_names "$R")" 0 "temporary names left in the enclave"
 "$CELLA" cp -q ":$R/big" "$H/partial" & cli=$!
-for _ in $(seq 500); do has_tmpfile $cli && break; sleep 0.01; done
+wait_for 5 has_tmpfile $cli
 kill -KILL $cli; wait $cli 2>/dev/null
 [ ! -e "$H/partial" ] || fail "a partial file is visible on the host"
 expect_eq "$(tmp_names "$H")" 0 "temporary names left on the host"

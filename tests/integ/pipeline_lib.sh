@@ -83,12 +83,3 @@ for e in json.load(sys.stdin)["events"]:
 cpu_ticks() {
 	awk '{print $14 + $15}' "/proc/$1/stat"
 }
-
-wait_gone() { # PID SECONDS
-	local i
-	for i in $(seq $(($2 * 50))); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.02
-	done
-	return 1
-}

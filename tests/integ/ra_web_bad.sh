@@ -94,12 +94,11 @@ for alpn in (['http/1.1'], ['h2'], None):
         t.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
         t.close()
 EOF
-for _ in $(seq 100); do # this curl's own connection is the one left
-	ra_get /metrics >/dev/null
-	grep -q '^cella_ra_connections 1$' "$T/body" && break
-	sleep 0.1
-done
-grep -q '^cella_ra_connections 1$' "$T/body" ||
+# connections_are N: /metrics says N open (the asking curl's own is one)
+connections_are() {
+	ra_get /metrics >/dev/null && grep -q "^cella_ra_connections $1\$" "$T/body"
+}
+try_for 10 connections_are 1 ||
 	fail "reset connections still open: $(grep '^cella_ra_connections' "$T/body")"
 
 # /metrics: every line a comment or `name{labels} value`
@@ -143,18 +142,16 @@ host=${URL#https://}
 for fd in 5 6 7; do
 	eval "exec $fd<>/dev/tcp/${host%:*}/${host#*:}"
 done
-for _ in $(seq 50); do
-	grep -q 'evt=connection_refused' "$T/rc.log" && break
-	curl -sS -k -o /dev/null --max-time 2 "$URL/healthz" 2>/dev/null
-	sleep 0.05
-done
+# one more connection is refused at once (each try is one more)
+refused_once() {
+	grep -q 'evt=connection_refused' "$T/rc.log" && return 0
+	curl -sS -k -o /dev/null --max-time 2 "$URL/healthz"
+	return 1
+}
+try_for 10 refused_once
 expect_contains "$T/rc.log" "evt=connection_refused"
 exec 5>&- 6>&- 7>&-
-ok=0
-for _ in $(seq 100); do
-	[ "$(ra_get /healthz 2>/dev/null)" = 200 ] && { ok=1; break; }
-	sleep 0.05
-done
-[ "$ok" = 1 ] || fail "not serving after the idle connections closed"
+healthy() { [ "$(ra_get /healthz)" = 200 ]; }
+try_for 5 healthy || fail "not serving after the idle connections closed"
 stop rc
 echo "ra_web_bad: ok"

@@ -51,12 +51,11 @@ openssl s_client -connect "${URL#https://}" -quiet <"$T/idle.in" \
 	>"$T/idle.out" 2>&1 &
 idle=$!
 exec 5>"$T/idle.in"
-for _ in $(seq 100); do # this curl's own connection makes two
-	ra_get /metrics >/dev/null
-	grep -q '^cella_ra_connections 2$' "$T/body" && break
-	sleep 0.02
-done
-grep -q '^cella_ra_connections 2$' "$T/body" || fail "idle connection not open"
+# connections_are N: /metrics says N open (the asking curl's own is one)
+connections_are() {
+	ra_get /metrics >/dev/null && grep -q "^cella_ra_connections $1\$" "$T/body"
+}
+try_for 5 connections_are 2 || fail "idle connection not open"
 t0=$(date +%s%N)
 stop ra
 ms=$((($(date +%s%N) - t0) / 1000000))
@@ -76,10 +75,7 @@ done
 curl -sS -k --http2 --parallel --parallel-max 64 -w '%{http_code}\n' \
 	"${args[@]}" >"$T/codes" 2>"$T/curl.err" &
 cpid=$!
-for _ in $(seq 500); do
-	ls "$T"/p*.cbor >/dev/null 2>&1 && break
-	sleep 0.01
-done
+wait_for 20 compgen -G "$T/p*.cbor"
 kill -TERM "$PID_rb"
 wait "$cpid" || { cat "$T/curl.err" >&2; fail "curl failed during the drain"; }
 rc=0

@@ -15,7 +15,7 @@ mkfifo "$T/hold"
 "$ST" hold "unix://$T/in.sock" 2 <"$T/hold" >"$T/hold.out" &
 holder=$!
 exec 4>"$T/hold"
-for _ in $(seq 100); do grep -q held "$T/hold.out" 2>/dev/null && break; sleep 0.05; done
+wait_for 5 grep -q held "$T/hold.out"
 expect_exit 0 "$ST" idle "unix://$T/in.sock" 0
 ms=$(sed 's/closed_after_ms=//' "$T/last.out")
 [ "$ms" -lt 900 ] || fail "a connection over the cap lived $ms ms"

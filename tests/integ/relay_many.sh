@@ -12,10 +12,7 @@ expect_contains "$T/last.out" "ok conns=1000"
 expect_exit 0 "$ST" clients "tcp://127.0.0.1:$port" 1000 1000
 # The clients are done when their last byte is back; the proxy closes its
 # sides as their EOFs reach its loop, a moment later on a busy machine.
-for i in $(seq 200); do
-	nfd=$(ls /proc/$PID_pfp/fd | wc -l)
-	[ "$nfd" -lt 20 ] && break
-	sleep 0.05
-done
-[ "$nfd" -lt 20 ] || fail "proxy holds $nfd descriptors after every connection closed"
+fds_below() { [ "$(ls "/proc/$PID_pfp/fd" | wc -l)" -lt "$1" ]; }
+try_for 10 fds_below 20 ||
+	fail "proxy holds $(ls "/proc/$PID_pfp/fd" | wc -l) descriptors after every connection closed"
 stop pfp

@@ -25,36 +25,15 @@ pipeline:
   listen: ipc://$T/none.sock
   roots: [$R]"
 bridge_start
-for _ in $(seq 250); do [ -S "$T/none.sock" ] && break; sleep 0.02; done
+wait_for 5 test -S "$T/none.sock"
 export CELLA_CONTROL=ipc://$T/init.sock
 run() { host --key "$T/runner.pem" "$@"; }
 
-svc_pid() {
-	"$CELLA" ps --json | python3 -c "import json, sys
-for s in json.load(sys.stdin):
-    if s['service'] == sys.argv[1]: print(s['pid'])" "$1"
-}
-
-# Wait until process $1 has read (rchar) or written (wchar) $3 bytes.
-wait_io() {
-	local i n
-	for i in $(seq 1000); do
-		n=$(awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/io" 2>/dev/null)
-		[ -n "$n" ] && [ "$n" -ge "$3" ] && return 0
-		kill -0 "$1" 2>/dev/null || return 1
-		sleep 0.01
-	done
-	return 1
-}
-
-# After a kill: until init has the service back and an exec goes through.
-wait_back() {
-	local i
-	for i in $(seq 500); do
-		run exec -- true >/dev/null 2>&1 && return 0
-		sleep 0.02
-	done
-	fail "the bridge and pipeline did not come back"
+# Process $1 has read (rchar) or written (wchar) $3 bytes, or is gone.
+did_io() {
+	local n
+	n=$(awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/io" 2>/dev/null)
+	{ [ -n "$n" ] && [ "$n" -ge "$3" ]; } || gone "$1"
 }
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -76,17 +55,16 @@ for victim in pipeline bridge; do
 			--key "$T/runner.pem" cp -q "$src" "$dst" \
 			>"$T/cp.out" 2>"$T/cp.err" &
 		cli=$!
-		wait_io $cli $io $((16 << 20)) ||
+		try_for 10 did_io $cli $io $((16 << 20)) && ! gone $cli ||
 			fail "$dir: cp did not get going ($(cat "$T/cp.err"))"
-		pid=$(svc_pid $victim)
+		pid=$(svc_field $victim pid)
 		[ -n "$pid" ] || fail "no pid for $victim"
 		t0=$(now_ms)
 		kill -KILL "$pid"
-		for _ in $(seq 1000); do kill -0 $cli 2>/dev/null || break; sleep 0.02; done
-		if kill -0 $cli 2>/dev/null; then
+		try_for 20 gone $cli || {
 			kill -KILL $cli
 			fail "cp $dir still running 20 s after $victim was killed"
-		fi
+		}
 		rc=0
 		wait $cli || rc=$?
 		ms=$(( $(now_ms) - t0 ))
@@ -101,7 +79,9 @@ for victim in pipeline bridge; do
 			left=$(ls -A "$L/out")
 		fi
 		expect_eq "$left" "" "files left after cp $dir"
-		wait_back
+		# init brings the victim back: an exec goes through again
+		try_for 10 run exec -- true ||
+			fail "the bridge and pipeline did not come back"
 	done
 done
 

@@ -22,7 +22,7 @@ pipeline:
   listen: ipc://$T/none.sock
   roots: [$R]"
 bridge_start
-for _ in $(seq 250); do [ -S "$T/none.sock" ] && break; sleep 0.02; done
+wait_for 5 test -S "$T/none.sock"
 export CELLA_CONTROL=ipc://$T/init.sock
 CUT=$B/tests/tools/cutrelay
 head -c 3000000 /dev/urandom >"$T/f.bin"
@@ -68,20 +68,6 @@ for cut in 0 1 2000 4000 4500 4650 100000; do
 	stop "cutp$n"
 done
 
-svc_pid() {
-	"$CELLA" ps --json | python3 -c "import json, sys
-for s in json.load(sys.stdin):
-    if s['service'] == sys.argv[1]: print(s['pid'])" "$1"
-}
-
-wait_back() {
-	for _ in $(seq 500); do
-		run runner 53000 exec -- true >/dev/null 2>&1 && return 0
-		sleep 0.02
-	done
-	fail "the bridge did not come back"
-}
-
 # The bridge killed under a running logs -f and a running exec.
 for verb in logs exec; do
 	if [ $verb = logs ]; then
@@ -99,9 +85,9 @@ for verb in logs exec; do
 	else
 		wait_contains "$T/out" "started"
 	fi
-	kill -KILL "$(svc_pid bridge)"
-	for _ in $(seq 500); do kill -0 $cli 2>/dev/null || break; sleep 0.02; done
-	kill -0 $cli 2>/dev/null && { kill -KILL $cli; fail "$verb went on for 10 s without its bridge"; }
+	kill -KILL "$(svc_field bridge pid)"
+	try_for 10 gone $cli ||
+		{ kill -KILL $cli; fail "$verb went on for 10 s without its bridge"; }
 	rc=0
 	wait $cli || rc=$?
 	echo "bridge killed under $verb: exit $rc: $(cat "$T/err")" >&2
@@ -109,7 +95,7 @@ for verb in logs exec; do
 	check "$verb with the bridge killed" "$rc" "$T/err"
 	expect_contains "$T/err" "connection was lost"
 	expect_contains "$T/err" "cella ps"
-	wait_back
+	try_for 10 run runner 53000 exec -- true || fail "the bridge did not come back"
 done
 
 # Nobody there: one message, the address once, and what to do.

@@ -38,16 +38,8 @@ pipeline:
   listen: ipc://$T/none.sock
   roots: [$R]"
 bridge_start
-for _ in $(seq 250); do [ -S "$T/none.sock" ] && break; sleep 0.02; done
+wait_for 5 test -S "$T/none.sock"
 export CELLA_CONTROL=ipc://$T/init.sock
-wait_gone() { # PID SECONDS
-	local i
-	for i in $(seq $(($2 * 50))); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.02
-	done
-	return 1
-}
 
 # (1) The CLI's private endpoint, during a real exec through the bridge.
 mkfifo "$T/go"
@@ -58,7 +50,7 @@ mkfifo "$T/go"
 		--key "$T/runner.pem" exec -- sh -c 'echo $((6 * 7)); id -u'
 ) >"$T/op.out" 2>"$T/op.err" &
 op=$!
-for _ in $(seq 250); do [ -s "$T/op.pid" ] && break; sleep 0.02; done
+try_for 5 test -s "$T/op.pid"
 pid=$(cat "$T/op.pid")
 [ -n "$pid" ] || fail "the operator's exec did not start"
 squats=()
@@ -66,7 +58,7 @@ for n in $(seq 8); do squats+=("cella-nng-$pid-$n"); done
 start hammer "${THIEF_AS[@]}" "$THIEF" hammer "cella-nng-$pid-" "${squats[@]}"
 echo go >"$T/go"
 # A squatted name may block the exec: give it 30 s, then call it blocked.
-wait_gone $op 30 || { kill -KILL $op; echo "(blocked: killed after 30 s)" >>"$T/op.err"; }
+try_for 30 gone $op || { kill -KILL $op; echo "(blocked: killed after 30 s)" >>"$T/op.err"; }
 rc=0
 wait $op || rc=$?
 kill -TERM "$PID_hammer"

@@ -12,7 +12,6 @@
 #   in_app NAME CMD...     run CMD in $T/NAME (where its cella.yaml is)
 #   free_port              a TCP port nobody listens on now
 #   svc_json NAME SERVICE FIELD   a field of `cella ps --json` for NAME
-#   wait_for SECONDS CMD...       poll CMD until it succeeds
 #   up_down NAME [TEXT]    cella down NAME (saying TEXT), keep its console
 #                          for the sanitizer check, then require that
 #                          nothing of it is left: process, mount, socket,
@@ -77,11 +76,7 @@ ports:
 EOF
 }
 
-svc_json() {
-	in_app "$1" cella ps --json | python3 -c "import json, sys
-for s in json.load(sys.stdin):
-    if s['service'] == sys.argv[1]: print(s[sys.argv[2]])" "$2" "$3"
-}
+svc_json() { svc_field "$2" "$3" in_app "$1" cella ps --json; }
 
 
 # Processes of enclave $1: its state directory on their command line or
