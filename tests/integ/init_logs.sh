@@ -33,12 +33,17 @@ expect_eq "$(tr '\n' ' ' <"$T/last.out")" "line 5 err " "the last two lines"
 expect_exit 0 ctl logs talk
 expect_eq "$(wc -l <"$T/last.out")" 6 "lines of talk"
 
-# Follow: lines written after the request started arrive.
-ctl logs -f -n 0 talk >"$T/follow" 2>&1 &
+# Follow: lines written after the follower started arrive. -n 1 prints
+# the last line kept (err) first: once it is there, the follower's cursor
+# is past every earlier line, so the restart's lines can only come by
+# following.
+ctl logs -f -n 1 talk >"$T/follow" 2>&1 &
 fpid=$!
-sleep 0.3
+wait_for 10 grep -qx err "$T/follow"
 expect_exit 0 ctl restart talk
-wait_for 10 sh -c "grep -c 'line 5' $T/follow | grep -q 2"
+printf '%s\n' err "line 1" "line 2" "line 3" "line 4" "line 5" err \
+	>"$T/follow.want"
+wait_for 10 cmp -s "$T/follow" "$T/follow.want"
 kill "$fpid"
 wait "$fpid" 2>/dev/null
 
