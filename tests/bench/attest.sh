@@ -15,6 +15,7 @@ T=$(mktemp -d /tmp/cella-bench.XXXXXX)
 WRK="wrk -t1 -c16 -d${ATTEST_BENCH_SECONDS:-5}s"
 pids=""
 trap 'kill $pids 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+. "$ROOT/tests/bench/lib.sh"
 
 ratio() { echo "$1 $2" | awk '{printf "%.2f", $1 / $2}'; }
 field() { echo "$1" | sed -n "s/.*$2=\([0-9.]*\).*/\1/p"; }
@@ -86,10 +87,7 @@ EOF
 nginx -c "$T/nginx.conf" -p "$T/ngx" 2>"$T/ngx/stderr" &
 pids="$pids $!"
 NG=https://127.0.0.1:$NPORT
-for _ in $(seq 100); do
-	curl -skf -o /dev/null "$NG/healthz" && break
-	sleep 0.05
-done
+wait_for 5 curl -skf -o /dev/null "$NG/healthz"
 curl -sk "$NG/certificate" >"$T/ngx-cert"
 cmp -s "$T/www/certificate" "$T/ngx-cert" || {
 	echo "bench attest: nginx does not serve the same bytes" >&2

@@ -26,12 +26,9 @@ export CELLA_CONTROL="ipc://$T/init.sock"
 mkdir -p "$CELLA_VSOCK_DIR" "$S/root"
 pids=""
 trap 'kill $pids 2>/dev/null; wait 2>/dev/null; rm -rf "$T" "$S"' EXIT
+. "$ROOT/tests/bench/lib.sh"
 
-ready() { # wait for a unix socket file to appear
-	for _ in $(seq 400); do [ -S "$1" ] && return 0; sleep 0.05; done
-	echo "bench pipeline: $1 never appeared" >&2
-	exit 1
-}
+ready() { wait_for 20 test -S "$1"; } # a unix socket file appeared
 
 "$CELLA" sim-ca init --dir "$T/ca" >/dev/null
 "$CELLA" sim-ca issue --dir "$T/ca" --out "$T/enclave" >/dev/null

@@ -9,12 +9,9 @@ ST=$BUILD/tests/tools/streamtool
 PFP=$BUILD/services/pf-proxy/cella-pf-proxy
 pids=""
 trap 'kill $pids 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+. "$ROOT/tests/bench/lib.sh"
 
-ready() { # wait for a unix socket file to appear
-	for _ in $(seq 200); do [ -S "$1" ] && return 0; sleep 0.05; done
-	echo "bench relay: $1 never appeared" >&2
-	exit 1
-}
+ready() { wait_for 10 test -S "$1"; } # a unix socket file appeared
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 "$ST" sink "unix://$T/sink.sock" 2>/dev/null & pids="$pids $!"
@@ -67,7 +64,9 @@ mkfifo "$T/hold" "$T/held"
 "$ST" hold "unix://$T/p-echo.sock" 1000 <"$T/hold" >"$T/held" & holder=$!
 exec 4>"$T/hold"
 read -r _ n <"$T/held"
-sleep 0.5
+# Every held connection accepted and joined to the echo: two fds each.
+fds_at_least() { [ "$(ls "/proc/$pfp/fd" | wc -l)" -ge "$1" ]; }
+wait_for 30 fds_at_least $((2 * n))
 rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pfp/status")
 echo "relay_idle_conns conns=$n pf_proxy_rss_mib=$(echo "$rss" | awk '{printf "%.1f", $1 / 1024}') target_rss_mib=64"
 exec 4>&-
