@@ -6,6 +6,7 @@
 
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/core/buf.h"
 
@@ -69,4 +70,34 @@ tu_wait_until(bool (*pred)(void *arg), void *arg, unsigned timeout_ms)
 		nanosleep(&tick, NULL);
 	}
 	return true;
+}
+
+void
+tu_capture_begin(struct tu_capture *c, int fd)
+{
+	fflush(stdout);
+	fflush(stderr);
+	c->fd = fd;
+	TU_CHECK((c->tmp = tmpfile()) != NULL);
+	TU_CHECK((c->saved = dup(fd)) >= 0);
+	TU_CHECK(dup2(fileno(c->tmp), fd) == fd);
+}
+
+char *
+tu_capture_end(struct tu_capture *c)
+{
+	char *text;
+	long n;
+
+	fflush(stdout);
+	fflush(stderr);
+	TU_CHECK(dup2(c->saved, c->fd) == c->fd);
+	close(c->saved);
+	TU_CHECK(fseek(c->tmp, 0, SEEK_END) == 0 && (n = ftell(c->tmp)) >= 0);
+	rewind(c->tmp);
+	TU_CHECK((text = malloc((size_t)n + 1)) != NULL);
+	TU_CHECK(fread(text, 1, (size_t)n, c->tmp) == (size_t)n);
+	text[n] = '\0';
+	fclose(c->tmp);
+	return text;
 }

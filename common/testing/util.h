@@ -1,11 +1,12 @@
 /*
  * testing/util: what every cella unit test may need and no production code
- * may use: find a file of the source tree, read it whole, decode hex, and
- * wait for a condition another thread makes true, with a deadline instead
- * of a sleep. Like everything in common/testing (the cella-testing
- * library, as nng's src/testing), it is test code: a set-up step that
- * cannot succeed aborts the test with the file and line (TU_CHECK) instead
- * of returning an error. Exported names use the tu_ prefix.
+ * may use: find a file of the source tree, read it whole, decode hex, wait
+ * for a condition another thread makes true (with a deadline, not a
+ * sleep), and capture what a function prints. Like everything in
+ * common/testing (the cella-testing library, as nng's src/testing), it is
+ * test code: a set-up step that cannot succeed aborts the test with the
+ * file and line (TU_CHECK) instead of returning an error. Exported names
+ * use the tu_ prefix.
  */
 #ifndef CELLA_TESTING_UTIL_H
 #define CELLA_TESTING_UTIL_H
@@ -48,5 +49,17 @@ uint64_t tu_mono_ms(void);
  * guess at how long it takes.
  */
 bool tu_wait_until(bool (*pred)(void *arg), void *arg, unsigned timeout_ms);
+
+/*
+ * What the code under test writes to fd (1 or 2) between begin and end:
+ * end restores fd and returns the text, NUL-terminated (caller frees).
+ * stdio's buffers are flushed at both ends.
+ */
+struct tu_capture {
+	int fd, saved;
+	FILE *tmp;
+};
+void tu_capture_begin(struct tu_capture *c, int fd);
+char *tu_capture_end(struct tu_capture *c);
 
 #endif
