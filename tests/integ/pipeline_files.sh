@@ -92,6 +92,17 @@ same_meta "$H/tree/d02" "$H/back/d02"
 n=$(events_of file | grep -c "\"path\": \"$R/tree/")
 expect_eq "$n" "$NFILES" "file events for the tree"
 
+# --- an empty tree, in and out: no files, the manifest of nothing ---
+empty=$(printf '' | sha256sum | cut -d' ' -f1)
+mkdir "$H/empty"
+expect_exit 0 cella cp -q --json "$H/empty" ":$R/"
+expect_eq "$(json files)" 0 "files in an empty tree"
+expect_eq "$(json sha256)" "$empty" "manifest hash of an empty tree in"
+[ -d "$R/empty" ] || fail "the empty tree did not arrive"
+expect_exit 0 cella cp -q --json ":$R/empty" "$H/empty-back"
+expect_eq "$(json sha256)" "$empty" "manifest hash of an empty tree out"
+[ -d "$H/empty-back" ] || fail "the empty tree did not come back"
+
 # --- traversal, enclave side: refused, nothing written ---
 echo small >"$H/small"
 expect_exit 64 cella cp "$H/small" ":$R/../escape"

@@ -294,7 +294,8 @@ cp_manifest_hash(struct cp_ctx *x, uint8_t out[32])
 
 	if (x->man_over || (md = EVP_MD_CTX_new()) == NULL)
 		return false;
-	qsort(x->man, x->nman, sizeof(*x->man), by_path);
+	if (x->nman > 1) /* an empty tree has no array to sort (NULL) */
+		qsort(x->man, x->nman, sizeof(*x->man), by_path);
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	for (size_t i = 0; i < x->nman; i++) {
 		cella_hex_encode(x->man[i].sha256, 32, hex, sizeof(hex));
