@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/core/buf.h"
+#include "common/core/clock.h"
 #include "common/cbor/cbor.h"
 #include "services/cella/cmd.h"
 #include "services/cella/conn.h"
@@ -308,7 +309,7 @@ cella_cmd_cp(int argc, char **argv)
 {
 	struct cp_ctx x = {.mu = PTHREAD_MUTEX_INITIALIZER};
 	struct copts o = {0};
-	struct timespec t0, t1;
+	double t0, t1;
 	int rv;
 
 	if ((rv = parse(argc, argv, &o)) != 0)
@@ -322,19 +323,18 @@ cella_cmd_cp(int argc, char **argv)
 		return rv;
 	x.threads = o.threads;
 	x.progress = !o.quiet;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = cella_mono_s();
 	cp_stats_start(&x);
 	rv = o.src[0] == ':' ? get(&x, o.src + 1, o.dst) : put(&x, o.src, o.dst + 1);
 	cp_stats_stop(&x);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t1 = cella_mono_s();
 	if (rv < 0 || cp_failed(&x)) {
 		rv = cp_err(&x, rv);
 		cella_conn_report("cp", rv, x.msg, false);
 		rv = exit_code(&x, rv);
 	} else {
 		if (o.json)
-			summary(&x, &o, (double)(t1.tv_sec - t0.tv_sec) +
-						(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+			summary(&x, &o, t1 - t0);
 		rv = 0;
 	}
 	cella_rpc_client_free(x.c);

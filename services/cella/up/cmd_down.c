@@ -15,6 +15,7 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "common/core/clock.h"
 #include "services/cella/up/up.h"
 
 int cella_cmd_down(int argc, char **argv); /* listed in cmd_table.c */
@@ -76,7 +77,7 @@ cella_cmd_down(int argc, char **argv)
 	struct cella_state st;
 	bool keep = false, was_up;
 	long timeout_s = -1;
-	struct timespec t0, t1;
+	double t0, t1;
 	int ch, rv;
 
 	optind = 1;
@@ -104,7 +105,7 @@ cella_cmd_down(int argc, char **argv)
 		fprintf(stderr, "cella down: %s\n", d.msg);
 		return EX_UNAVAILABLE;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = cella_mono_s();
 	was_up = cella_state_alive(&st);
 	rv = cella_up_stop(&st, NULL, stdout,
 			   timeout_s > 0 ? (int)timeout_s * 1000
@@ -112,15 +113,14 @@ cella_cmd_down(int argc, char **argv)
 	if (cella_up_cleanup(&st, keep) < 0)
 		fprintf(stderr, "cella down: could not remove all of %s\n",
 			st.dir);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t1 = cella_mono_s();
 	if (!was_up)
 		printf("cella down: enclave %s was not running; its state is "
 		       "%s\n", name, keep ? "kept" : "removed");
 	else
 		printf("cella down: enclave %s %s in %.2f s%s\n", name,
 		       rv < 0 ? "killed (it did not stop)" : "stopped",
-		       (double)(t1.tv_sec - t0.tv_sec) +
-			       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+		       t1 - t0,
 		       keep ? "; state kept" : "");
 	return rv < 0 ? 1 : 0;
 }

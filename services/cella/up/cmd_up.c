@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/core/clock.h"
 #include "common/core/buf.h"
 #include "services/cella/cmd.h"
 #include "services/cella/conn.h"
@@ -120,15 +121,6 @@ parse(int argc, char **argv, struct up_opts *o)
 		return EX_USAGE;
 	}
 	return 0;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -357,7 +349,7 @@ run(struct up_run *r)
 		teardown(r, false);
 		return rv;
 	}
-	ms = now_ms() - r->t0;
+	ms = (int64_t)cella_mono_ms() - r->t0;
 	if (r->o->json)
 		summary_json(r, ms);
 	else
@@ -376,7 +368,7 @@ cella_cmd_up(int argc, char **argv)
 
 	if ((rv = parse(argc, argv, &o)) != 0)
 		return rv;
-	r.t0 = now_ms();
+	r.t0 = (int64_t)cella_mono_ms();
 	if ((r.p = calloc(1, sizeof(*r.p))) == NULL)
 		return EX_OSERR;
 	if (cella_up_prepare(o.file, o.backend, o.timeout_s * 1000, r.p, &code,

@@ -5,6 +5,7 @@
  * stopping it, and what is left to clean up afterwards. A process is only
  * ever signalled after its pid and start time both matched the state.
  */
+#include "common/core/clock.h"
 #include "services/cella/up/up.h"
 
 #include <dirent.h>
@@ -23,15 +24,6 @@
 #include "proto/messages.h"
 
 #define UP_CHILDREN_MAX 64
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * The host init logs to console.log itself, keeping it under
@@ -101,7 +93,7 @@ int
 cella_up_wait(int ready_rd, int sigfd, struct cella_console *con, FILE *out,
 	      int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = (int64_t)cella_mono_ms() + timeout_ms;
 	struct signalfd_siginfo si;
 	char line[16];
 	ssize_t n;
@@ -109,7 +101,7 @@ cella_up_wait(int ready_rd, int sigfd, struct cella_console *con, FILE *out,
 	for (;;) {
 		struct pollfd p[2] = {{.fd = ready_rd, .events = POLLIN},
 				      {.fd = sigfd, .events = POLLIN}};
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - (int64_t)cella_mono_ms();
 
 		if (left <= 0)
 			return -ETIMEDOUT;
@@ -208,7 +200,7 @@ int
 cella_up_stop(const struct cella_state *s, struct cella_console *con,
 	      FILE *out, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = (int64_t)cella_mono_ms() + timeout_ms;
 	pid_t kids[UP_CHILDREN_MAX];
 	size_t n;
 
@@ -218,7 +210,7 @@ cella_up_stop(const struct cella_state *s, struct cella_console *con,
 		return 0;
 	}
 	(void)kill(s->pid, SIGTERM);
-	while (!gone(s) && now_ms() < deadline) {
+	while (!gone(s) && (int64_t)cella_mono_ms() < deadline) {
 		if (con != NULL)
 			cella_console_pump(con, out);
 		usleep(20000);
