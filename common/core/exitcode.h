@@ -11,7 +11,8 @@
  *       (-ENOKEY)
  *   69  the enclave or a service cannot be reached (connection refused,
  *       reset, aborted, broken pipe, host down or unreachable, network
- *       down or unreachable, not connected)
+ *       down or unreachable; not -ENOTCONN, which init answers for a
+ *       service whose dependency is not running: its negative answer)
  *   70  internal error (-ENOMEM, -EFAULT, -ENOSYS)
  *   75  temporary: no answer in time (-ETIMEDOUT, -EAGAIN)
  *   77  refused: an operator role, a policy, a permission (-EACCES,

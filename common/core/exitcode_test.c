@@ -25,7 +25,6 @@ static const struct {
 	{-EHOSTDOWN, EX_UNAVAILABLE},
 	{-EHOSTUNREACH, EX_UNAVAILABLE},
 	{-ENETUNREACH, EX_UNAVAILABLE},
-	{-ENOTCONN, EX_UNAVAILABLE},
 	{-ENOMEM, EX_SOFTWARE},
 	{-ETIMEDOUT, EX_TEMPFAIL}, /* 75 everywhere: cp said 69 once */
 	{-EAGAIN, EX_TEMPFAIL},
@@ -34,6 +33,7 @@ static const struct {
 	{-EKEYREJECTED, EX_NOPERM},
 	/* a service's negative answer, or content refused: 1 */
 	{-ENOENT, 1},
+	{-ENOTCONN, 1}, /* init: a dependency is not running */
 	{-EALREADY, 1},
 	{-EPROTO, 1},
 	{-EBADMSG, 1},

@@ -128,7 +128,7 @@ bad_value(const struct cella_opt *o, const char *word, const char *why,
 		[CELLA_OPT_SECONDS] = "whole seconds",
 		[CELLA_OPT_FD] = "an open descriptor",
 	};
-	char name[64], w[48], range[64] = "";
+	char name[64], w[200], range[64] = "";
 	int64_t lo = 0, hi = INT64_MAX;
 
 	if (why == NULL && o->kind <= CELLA_OPT_SECONDS) {
@@ -319,9 +319,11 @@ operands(const struct cella_optset *s, int argc, char **argv, int first,
 	if (s->max_args >= 0 && n > s->max_args)
 		return cella_diag_set(d, -EINVAL, "unexpected argument '%s'",
 				      argv[first + s->max_args]);
-	if (n < s->min_args)
-		return cella_diag_set(d, -EINVAL, "missing argument%s (%s)",
+	if (n < s->min_args) /* the usage line's first line says which */
+		return cella_diag_set(d, -EINVAL, "missing argument%s (%.*s)",
 				      s->min_args - n > 1 ? "s" : "",
+				      s->args != NULL ? (int)strcspn(s->args, "\n")
+						      : 0,
 				      s->args != NULL ? s->args : "");
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,7 +53,7 @@ exec_host_init(const struct cella_up_plan *p, int logfd, int readyfd)
 	    sigprocmask(SIG_SETMASK, &none, NULL) < 0 ||
 	    setenv("CELLA_VSOCK_DIR", vs, 1) < 0 ||
 	    setenv("CELLA_VSOCK_CID", "3", 1) < 0)
-		_exit(71);
+		_exit(EX_OSERR);
 	execv(p->init, argv);
 	_exit(127);
 }
