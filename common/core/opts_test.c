@@ -69,7 +69,7 @@ static const struct cella_optset set = {
 };
 
 struct parse_case {
-	const char *argv[6];
+	const char *argv[7]; /* at most 6 words, then NULL */
 	int rv;           /* CELLA_OPTS_RUN, CELLA_OPTS_HELP or -EINVAL */
 	const char *msg;  /* the error, exactly */
 };
@@ -124,10 +124,10 @@ static const struct parse_case cases[] = {
 static int
 parse_case(const struct parse_case *c, int *first, struct cella_diag *d)
 {
-	char *argv[8] = {"tool"};
+	char *argv[9] = {"tool"};
 	int argc = 1;
 
-	for (int i = 0; c->argv[i] != NULL; i++)
+	for (int i = 0; i < 7 && c->argv[i] != NULL; i++)
 		argv[argc++] = (char *)c->argv[i];
 	argv[argc] = NULL;
 	memset(&v, 0, sizeof(v));
