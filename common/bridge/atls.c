@@ -5,6 +5,7 @@
  * allows, a frame telling the peer the same.
  */
 #include "common/bridge/atls.h"
+#include "common/core/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,19 +31,10 @@ const struct cella_cbor_limits cella_atls_frame_limits = {
 	.max_str = CELLA_ATLS_FRAME_MAX,
 };
 
-static long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 long
 cella_atls_deadline(int timeout_ms)
 {
-	return mono_ms() + timeout_ms;
+	return (long)cella_mono_ms() + timeout_ms;
 }
 
 /* Wait for what the last SSL call wanted; -ETIMEDOUT past the deadline. */
@@ -77,7 +69,7 @@ ssl_wait(SSL *ssl, int fd, int rv, long deadline, struct cella_diag *d)
 		cella_err_ssl(-EPROTO, why, sizeof(why));
 		return cella_diag_set(d, -EPROTO, "TLS: %s", why);
 	}
-	left = deadline - mono_ms();
+	left = deadline - (long)cella_mono_ms();
 	if (left <= 0 || poll(&p, 1, (int)left) == 0)
 		return cella_diag_set(d, -ETIMEDOUT,
 				      "no answer in time during the attestation "

@@ -4,6 +4,7 @@
  * with its reason in the caller's diagnosis.
  */
 #include "common/bridge/tls.h"
+#include "common/core/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -193,15 +194,6 @@ cella_tls_client_ctx(EVP_PKEY *key, X509 *cert, SSL_CTX **out,
 	return 0;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * A failed handshake (how = SSL_get_error's answer): a peer that went away
  * (EOF, EPIPE, a reset; OpenSSL 3 may call it an unexpected EOF) is
@@ -234,7 +226,7 @@ int
 cella_tls_handshake(SSL *ssl, int fd, bool server, int timeout_ms,
 		    struct cella_diag *d)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = (long)cella_mono_ms() + timeout_ms;
 	struct pollfd p = {.fd = fd};
 
 	for (;;) {
@@ -253,7 +245,7 @@ cella_tls_handshake(SSL *ssl, int fd, bool server, int timeout_ms,
 		default:
 			return handshake_failed(how, d);
 		}
-		left = deadline - now_ms();
+		left = deadline - (long)cella_mono_ms();
 		if (left <= 0 || poll(&p, 1, (int)left) == 0)
 			return cella_diag_set(d, -ETIMEDOUT,
 					      "TLS handshake timed out");

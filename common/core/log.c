@@ -9,6 +9,7 @@
  * one file or the other.
  */
 #include "common/core/log.h"
+#include "common/core/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -132,15 +133,21 @@ cella_log_enabled(enum cella_log_level level)
 static size_t
 log_stamp(char *buf, size_t len)
 {
-	struct timespec ts;
+	uint64_t ms = cella_wall_ms();
+	time_t sec = (time_t)(ms / 1000u);
 	struct tm tm;
 	size_t n;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	gmtime_r(&sec, &tm);
 	n = strftime(buf, len, "ts=%Y-%m-%dT%H:%M:%S", &tm);
-	n += (size_t)snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	n += (size_t)snprintf(buf + n, len - n, ".%03uZ", (unsigned)(ms % 1000u));
 	return n;
+}
+
+void
+cella_log_event(enum cella_log_level level, const char *evt)
+{
+	cella_log_(level, evt, NULL);
 }
 
 void

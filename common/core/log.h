@@ -44,6 +44,9 @@ void cella_log_set_fd(int fd);
 int cella_log_open_file(const char *path, size_t max_bytes);
 bool cella_log_enabled(enum cella_log_level level);
 
+/* An event with no fields: "evt=drained" and nothing after it. */
+void cella_log_event(enum cella_log_level level, const char *evt);
+
 /* Emit one line. Use the macros below, which refuse secrets. */
 void cella_log_(enum cella_log_level level, const char *evt, const char *fmt,
 		...) __attribute__((format(printf, 3, 4)));

@@ -70,6 +70,20 @@ test_format(void **state)
 }
 
 static void
+test_event(void **state)
+{
+	char buf[8192];
+
+	(void)state;
+	cella_log_event(CELLA_LOG_WARN, "drained");
+	cella_log_event(CELLA_LOG_DEBUG, "hidden");
+	drain(buf, sizeof(buf));
+	assert_non_null(strstr(buf, " lvl=warn svc=test evt=drained\n"));
+	assert_null(strstr(buf, "hidden"));
+	assert_int_equal(strchr(buf, '\n') - buf + 1, (long)strlen(buf));
+}
+
+static void
 test_levels(void **state)
 {
 	char buf[8192];
@@ -189,6 +203,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_event),
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_truncation),

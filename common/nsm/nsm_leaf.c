@@ -6,6 +6,7 @@
  * the one closest to expiring.
  */
 #include "common/nsm/nsm_leaf.h"
+#include "common/core/clock.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -37,27 +38,6 @@ struct cella_nsm_pool {
 	struct cella_nsm_pool_stats st;
 };
 
-static uint64_t
-clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t
-cella_nsm_mono_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}
-
-uint64_t
-cella_nsm_real_ms(void)
-{
-	return clock_ms(CLOCK_REALTIME);
-}
-
 void
 cella_nsm_leaf_fini(struct cella_nsm_leaf *leaf)
 {
@@ -83,8 +63,8 @@ leaf_issue(struct cella_nsm_pool *p, uint32_t seq, struct cella_nsm_leaf *out)
 		{"C", "US"}, {"O", "cella"}, {"OU", "simulation"},
 		{"CN", p->cn},
 	};
-	struct cella_nsm_leaf leaf = {.issued_mono_ms = cella_nsm_mono_ms()};
-	int64_t now = (int64_t)(cella_nsm_real_ms() / 1000);
+	struct cella_nsm_leaf leaf = {.issued_mono_ms = cella_mono_ms()};
+	int64_t now = (int64_t)(cella_wall_ms() / 1000);
 	struct cella_nsm_certspec spec;
 	uint8_t serial[16];
 	X509 *x = NULL;
@@ -177,7 +157,7 @@ refill(void *arg)
 
 	pthread_mutex_lock(&p->mu);
 	while (!p->stop) {
-		now = cella_nsm_mono_ms();
+		now = cella_mono_ms();
 		drop_stale(p, now);
 		warm = now - p->last_take_ms < p->warm_ms;
 		if (!warm || p->count == p->size) {
@@ -190,7 +170,7 @@ refill(void *arg)
 		pthread_mutex_lock(&p->mu);
 		if (rc < 0) {
 			/* Out of memory most likely: retry later, not hot. */
-			timed_wait(&p->work, &p->mu, cella_nsm_mono_ms() + 100);
+			timed_wait(&p->work, &p->mu, cella_mono_ms() + 100);
 			continue;
 		}
 		p->st.issued++;
@@ -258,7 +238,7 @@ cella_nsm_pool_new(const struct cella_nsm_pool_conf *conf,
 	p->max_age_ms = conf->max_age_ms;
 	p->warm_ms = conf->warm_ms;
 	p->st.size = conf->size;
-	p->last_take_ms = cella_nsm_mono_ms(); /* fill once at start */
+	p->last_take_ms = cella_mono_ms(); /* fill once at start */
 	EVP_PKEY_up_ref(conf->issuer_key);
 	p->issuer_key = conf->issuer_key;
 	X509_up_ref(conf->issuer_cert);
@@ -307,7 +287,7 @@ cella_nsm_pool_free(struct cella_nsm_pool *p)
 int
 cella_nsm_pool_take(struct cella_nsm_pool *p, struct cella_nsm_leaf *out)
 {
-	uint64_t now = cella_nsm_mono_ms();
+	uint64_t now = cella_mono_ms();
 	bool hit = false;
 	uint32_t seq;
 	int rc;
@@ -351,14 +331,14 @@ cella_nsm_pool_stats(struct cella_nsm_pool *p, struct cella_nsm_pool_stats *out)
 int
 cella_nsm_pool_wait_full(struct cella_nsm_pool *p, unsigned timeout_ms)
 {
-	uint64_t deadline = cella_nsm_mono_ms() + timeout_ms;
+	uint64_t deadline = cella_mono_ms() + timeout_ms;
 	int rc = 0;
 
 	pthread_mutex_lock(&p->mu);
-	p->last_take_ms = cella_nsm_mono_ms(); /* waiting is demand too */
+	p->last_take_ms = cella_mono_ms(); /* waiting is demand too */
 	pthread_cond_signal(&p->work);
 	while (p->count < p->size) {
-		if (cella_nsm_mono_ms() >= deadline) {
+		if (cella_mono_ms() >= deadline) {
 			rc = -ETIMEDOUT;
 			break;
 		}

@@ -66,8 +66,4 @@ void cella_nsm_pool_stats(struct cella_nsm_pool *pool,
 int cella_nsm_pool_wait_full(struct cella_nsm_pool *pool,
 			     unsigned timeout_ms);
 
-/* Milliseconds on CLOCK_MONOTONIC and CLOCK_REALTIME. */
-uint64_t cella_nsm_mono_ms(void);
-uint64_t cella_nsm_real_ms(void);
-
 #endif

@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -23,11 +22,10 @@
 #include "common/core/buf.h"
 #include "common/rpc/operators.h"
 #include "common/bridge/tls.h"
+#include "common/core/exitcode.h"
 #include "proto/ports.h"
 #include "services/cella/cmd.h"
 #include "services/cella/conn.h"
-
-int cella_cmd_attest(int argc, char **argv); /* listed in cmd_table.c */
 
 #define ATTEST_TIMEOUT_MS 10000
 
@@ -37,71 +35,29 @@ struct aopts {
 	bool json;
 };
 
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-		"usage: cella attest [--nonce HEX] [-o FILE] [--json]\n"
-		"                    [--enclave NAME|URL] [--pcr N=HEX]...\n\n"
-		"Fetches a fresh attestation document from the enclave through\n"
-		"its attested bridge, verifies it (root, chain, nonce, PCRs,\n"
-		"debug mode, age) and prints what it attests. For an enclave of\n"
-		"`cella up` the simulation root and the PCRs measured at up are\n"
-		"pinned; --root and --pcr replace them.\n\n"
-		"  --nonce HEX   the document's nonce: 32 bytes, 64 hex digits\n"
-		"                (default: random)\n"
-		"  -o FILE       save the document (COSE_Sign1, CBOR) to FILE\n"
-		"  --json        print JSON\n\n"
-		"The emulator's PCRs (sha384sum, LC_ALL=C sort):\n"
-		"  PCR0  sha384 of the manifest 'SHA384  PATH' of cella's own\n"
-		"        executables the enclave runs (STATE/enclave/pcr0.manifest)\n"
-		"  PCR1  the same for the services' executables (pcr1.manifest)\n"
-		"  PCR2  sha384 of the effective configuration\n"
-		"        (STATE/enclave/cella.yaml); all zero in debug mode\n\n%s",
-		cella_conn_usage);
-}
+static struct aopts args;
+static bool nonce_given;
 
 static int
-parse(int argc, char **argv, struct aopts *o)
+set_nonce(void *dst, const char *word, struct cella_diag *d)
 {
-	static const struct option longs[] = {
-		{"nonce", required_argument, NULL, 'n'},
-		{"output", required_argument, NULL, 'o'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	bool nonce = false;
-	int ch;
-
-	memset(o, 0, sizeof(*o));
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:h", longs, NULL)) != -1) {
-		switch (ch) {
-		case 'n':
-			if (cella_hex_decode(optarg, strlen(optarg), o->nonce,
-					     sizeof(o->nonce)) !=
-			    (int)sizeof(o->nonce)) {
-				fprintf(stderr, "cella attest: --nonce is 32 "
-						"bytes: 64 hex digits\n");
-				return EX_USAGE;
-			}
-			nonce = true;
-			break;
-		case 'o': o->out = optarg; break;
-		case 'j': o->json = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return EX_USAGE;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return EX_USAGE;
-	}
-	if (!nonce && RAND_bytes(o->nonce, sizeof(o->nonce)) != 1)
-		return EX_OSERR;
+	(void)dst;
+	if (cella_hex_decode(word, strlen(word), args.nonce,
+			     sizeof(args.nonce)) != (int)sizeof(args.nonce))
+		return cella_diag_set(d, -EINVAL, "32 bytes: 64 hex digits");
+	nonce_given = true;
 	return 0;
 }
+
+static const struct cella_opt opts[] = {
+	{"nonce", 0, CELLA_OPT_FUNC, NULL, .fn = set_nonce, .metavar = "HEX",
+	 .help = "the document's nonce: 32 bytes, 64 hex digits\n"
+		 "(default: random)"},
+	{"output", 'o', CELLA_OPT_STR, &args.out, .metavar = "FILE",
+	 .help = "save the document (COSE_Sign1, CBOR) to FILE"},
+	{"json", 0, CELLA_OPT_FLAG, &args.json, .help = "print JSON"},
+	{0},
+};
 
 static int
 dial(const struct aopts *o, struct cella_atls_peer *peer,
@@ -214,35 +170,61 @@ print_json(const struct aopts *o, const struct cella_atls_peer *peer)
 	cella_cmd_print_json(j, true);
 }
 
-int
-cella_cmd_attest(int argc, char **argv)
+static int
+cmd_attest(int argc, char **argv)
 {
 	static struct cella_atls_peer peer;
 	struct cella_diag d = {{0}};
-	struct aopts o;
 	int rv;
 
-	if ((rv = parse(argc, argv, &o)) != 0)
-		return rv;
+	(void)argc;
+	(void)argv;
+	if (!nonce_given && RAND_bytes(args.nonce, sizeof(args.nonce)) != 1)
+		return EX_OSERR;
 	if (cella_conn.enclave == NULL) {
 		fprintf(stderr, "cella attest: which enclave? (--enclave NAME "
 				"or URL, or run it where cella.yaml is)\n");
 		return EX_USAGE;
 	}
-	if ((rv = cella_conn_check_files("attest")) != 0)
-		return rv;
-	if ((rv = dial(&o, &peer, &d)) < 0) {
+	if ((rv = cella_conn_check_files("attest")) < 0)
+		return cella_exit_from_err(rv);
+	if ((rv = dial(&args, &peer, &d)) < 0) {
 		if (rv == -EACCES)
 			fprintf(stderr, "cella attest: refused: %s\n", d.msg);
 		else
 			cella_conn_report("attest", rv, d.msg, true);
-		return rv == -EACCES ? EX_NOPERM : EX_UNAVAILABLE;
+		return cella_exit_from_err(cella_conn_unreachable(rv));
 	}
-	if (o.out != NULL && save(o.out, &peer) < 0)
+	if (args.out != NULL && save(args.out, &peer) < 0)
 		return EX_CANTCREAT;
-	if (o.json)
-		print_json(&o, &peer);
+	if (args.json)
+		print_json(&args, &peer);
 	else
-		print_text(&o, &peer);
+		print_text(&args, &peer);
 	return 0;
 }
+
+const struct cella_cmd cella_cmd_attest = {
+	.name = "attest",
+	.run = cmd_attest,
+	.summary = "fresh attestation document, verified and shown",
+	.connects = true,
+	.opts = opts,
+	.args = "[--nonce HEX] [-o FILE] [--json]",
+	.help = "Fetches a fresh attestation document from the enclave "
+		"through\n"
+		"its attested bridge, verifies it (root, chain, nonce, PCRs,\n"
+		"debug mode, age) and prints what it attests. For an enclave "
+		"of\n"
+		"`cella up` the simulation root and the PCRs measured at up "
+		"are\n"
+		"pinned; --root and --pcr replace them.\n",
+	.more = "The emulator's PCRs (sha384sum, LC_ALL=C sort):\n"
+		"  PCR0  sha384 of the manifest 'SHA384  PATH' of cella's own\n"
+		"        executables the enclave runs "
+		"(STATE/enclave/pcr0.manifest)\n"
+		"  PCR1  the same for the services' executables "
+		"(pcr1.manifest)\n"
+		"  PCR2  sha384 of the effective configuration\n"
+		"        (STATE/enclave/cella.yaml); all zero in debug mode\n",
+};

@@ -7,36 +7,36 @@
  * --keys, every key of cella.yaml documented.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
+#include "common/core/exitcode.h"
+#include "services/cella/cmd.h"
 #include "services/cella/up/up.h"
-
-int cella_cmd_config(int argc, char **argv); /* listed in cmd_table.c */
 
 struct cfg_opts {
 	const char *file, *backend;
 	bool effective, keys, quiet;
 };
 
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-		"usage: cella config [-f FILE] [--effective [--backend B]]\n"
-		"                    [--keys] [-q]\n\n"
-		"Validates cella.yaml and prints it with every default filled\n"
-		"in. Errors name the file, line and key (exit 78).\n\n"
-		"  -f, --file FILE  the configuration (default ./cella.yaml)\n"
-		"      --effective  what the local emulator runs for it (see\n"
-		"                   `cella up`): the running enclave's file, or\n"
-		"                   what `cella up --backend B` would write now\n"
-		"      --keys       document every key (type, default, meaning)\n"
-		"  -q, --quiet      validate only\n");
-}
+static struct cfg_opts args = {.file = "cella.yaml", .backend = "local"};
+
+static const struct cella_opt opts[] = {
+	{"file", 'f', CELLA_OPT_STR, &args.file, .metavar = "FILE",
+	 .help = "the configuration (default ./cella.yaml)"},
+	{"effective", 0, CELLA_OPT_FLAG, &args.effective,
+	 .help = "what the local emulator runs for it (see\n"
+		 "`cella up`): the running enclave's file, or\n"
+		 "what `cella up --backend B` would write now"},
+	{"backend", 0, CELLA_OPT_STR, &args.backend, .metavar = "B",
+	 .help = "local (default) or process, for --effective"},
+	{"keys", 0, CELLA_OPT_FLAG, &args.keys,
+	 .help = "document every key (type, default, meaning)"},
+	{"quiet", 'q', CELLA_OPT_FLAG, &args.quiet, .help = "validate only"},
+	{0},
+};
 
 /* The running enclave's own file, when there is one. */
 static int
@@ -88,66 +88,48 @@ effective(struct cella_conf *c, struct cella_up_plan *p)
 }
 
 static int
-parse(int argc, char **argv, struct cfg_opts *o)
-{
-	static const struct option longs[] = {
-		{"file", required_argument, NULL, 'f'},
-		{"effective", no_argument, NULL, 'e'},
-		{"backend", required_argument, NULL, 'b'},
-		{"keys", no_argument, NULL, 'k'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	int ch;
-
-	*o = (struct cfg_opts){.file = "cella.yaml", .backend = "local"};
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "f:qh", longs, NULL)) != -1) {
-		switch (ch) {
-		case 'f': o->file = optarg; break;
-		case 'e': o->effective = true; break;
-		case 'b': o->backend = optarg; break;
-		case 'k': o->keys = true; break;
-		case 'q': o->quiet = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return EX_USAGE;
-		}
-	}
-	if (optind != argc || (strcmp(o->backend, "local") != 0 &&
-			       strcmp(o->backend, "process") != 0)) {
-		usage(stderr);
-		return EX_USAGE;
-	}
-	return 0;
-}
-
-int
-cella_cmd_config(int argc, char **argv)
+cmd_config(int argc, char **argv)
 {
 	struct cella_up_plan *p = NULL;
 	struct cella_conf *c = NULL;
 	struct cella_diag d = {{0}};
-	struct cfg_opts o;
 	int rv;
 
-	if ((rv = parse(argc, argv, &o)) != 0)
-		return rv;
-	if (o.keys) {
+	(void)argc;
+	(void)argv;
+	if (strcmp(args.backend, "local") != 0 &&
+	    strcmp(args.backend, "process") != 0) {
+		fprintf(stderr, "cella config: --backend '%s': local or process "
+				"(try 'cella config --help')\n", args.backend);
+		return EX_USAGE;
+	}
+	if (args.keys) {
 		cella_conf_print_docs(stdout, cella_cfg_schema);
 		return 0;
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return EX_OSERR;
-	if ((rv = cella_up_load_plan(o.file, o.backend, &c, p, &d)) < 0) {
+	if ((rv = cella_up_load_plan(args.file, args.backend, &c, p, &d)) < 0) {
 		fprintf(stderr, "cella config: %s\n", d.msg);
-		rv = rv == -EINVAL ? EX_CONFIG : EX_NOINPUT;
-	} else if (o.effective) {
+		/* the file's content, else the file itself */
+		rv = rv == -EINVAL ? EX_CONFIG : cella_exit_from_path_err(rv, false);
+	} else if (args.effective) {
 		rv = effective(c, p);
-	} else if (!o.quiet) {
+	} else if (!args.quiet) {
 		cella_conf_print(stdout, c, cella_cfg_schema);
 	}
 	cella_conf_free(c);
 	free(p);
 	return rv;
 }
+
+const struct cella_cmd cella_cmd_config = {
+	.name = "config",
+	.run = cmd_config,
+	.summary = "validate cella.yaml, print the effective config",
+	.opts = opts,
+	.args = "[-f FILE] [--effective [--backend B]] [--keys] [-q]",
+	.help = "Validates cella.yaml and prints it with every default "
+		"filled\n"
+		"in. Errors name the file, line and key (exit 78).\n",
+};

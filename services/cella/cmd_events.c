@@ -5,7 +5,7 @@
  * before anything is printed as verified: exit 0 when it matches the head
  * and length init reports, 1 when it does not.
  */
-#include <getopt.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +18,9 @@
 
 #include "common/core/buf.h"
 #include "common/cbor/cbor.h"
+#include "common/core/exitcode.h"
 #include "services/cella/cmd.h"
 #include "services/cella/ctl.h"
-
-int cella_cmd_events(int argc, char **argv); /* listed in cmd_table.c */
 
 #define EV_TIMEOUT_MS 10000
 #define EV_PAGE 1024
@@ -174,7 +173,7 @@ page(struct cella_rpc_client *cli, struct chain *c, bool *more, struct cella_env
 {
 	cbor_item_t *b = cbor_new_indefinite_map();
 	const cbor_item_t *evs;
-	int rv = EX_OSERR;
+	int rv = -ENOMEM;
 
 	if (b == NULL || cella_cbor_put_uint(b, "from", c->n) < 0 ||
 	    cella_cbor_put_uint(b, "limit", EV_PAGE) < 0)
@@ -229,45 +228,50 @@ finish(struct chain *c, const struct cella_env *last)
 	return c->bad ? 1 : 0;
 }
 
-int
-cella_cmd_events(int argc, char **argv)
+static struct {
+	const char *url;
+	bool json;
+} args;
+
+static const struct cella_opt opts[] = {
+	{"json", 0, CELLA_OPT_FLAG, &args.json,
+	 .help = "the events and the verdict as one JSON document"},
+	{"control", 0, CELLA_OPT_STR, &args.url, .metavar = "URL",
+	 .help = "cella-init's control API (default $CELLA_CONTROL\nor "
+		 CELLA_CTL_DEFAULT_URL ")"},
+	{0},
+};
+
+static int
+cmd_events(int argc, char **argv)
 {
-	static const struct option longs[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"control", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
 	struct cella_rpc_client *cli = NULL;
 	struct cella_env last = {0};
-	struct chain c = {0};
-	const char *url = NULL;
+	struct chain c = {.json = args.json};
 	bool more = true;
-	int ch, rv;
+	int rv;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		switch (ch) {
-		case 'j': c.json = true; break;
-		case 'c': url = optarg; break;
-		case 'h':
-			printf("usage: cella events [--json] [--control URL]\n\n"
-			       "cella-init's measured event log, with the hash chain "
-			       "recomputed\n(exit 1 when it does not match).\n");
-			return 0;
-		default: return EX_USAGE;
-		}
-	}
-	if (optind != argc)
-		return EX_USAGE;
+	(void)argc;
+	(void)argv;
 	c.events = cJSON_CreateArray();
-	rv = cella_ctl_open("events", cella_ctl_url(url), EV_TIMEOUT_MS, &cli);
+	rv = cella_ctl_open("events", cella_ctl_url(args.url), EV_TIMEOUT_MS,
+			    &cli);
 	while (rv == 0 && more && !c.bad)
 		rv = page(cli, &c, &more, &last);
-	if (rv == 0)
-		rv = finish(&c, &last);
+	rv = rv == 0 ? finish(&c, &last) : cella_exit_from_err(rv);
 	cella_env_fini(&last);
 	cJSON_Delete(c.events);
 	cella_rpc_client_free(cli);
 	return rv;
 }
+
+const struct cella_cmd cella_cmd_events = {
+	.name = "events",
+	.run = cmd_events,
+	.summary = "the measured event log, chain verified",
+	.connects = true,
+	.opts = opts,
+	.args = "[--json] [--control URL]",
+	.help = "cella-init's measured event log, with the hash chain "
+		"recomputed\n(exit 1 when it does not match).\n",
+};

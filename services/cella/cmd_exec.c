@@ -10,7 +10,6 @@
  * 126 the command cannot run, 127 not found, 70 anything else.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -22,11 +21,10 @@
 #include <unistd.h>
 
 #include "common/cbor/cbor.h"
+#include "common/core/exitcode.h"
 #include "services/cella/cmd.h"
 #include "services/cella/conn.h"
 #include "services/cella/exec_io.h"
-
-int cella_cmd_exec(int argc, char **argv); /* listed in cmd_table.c */
 
 #define EXEC_CALL_MS 30000 /* every call; long-polls are shorter */
 #define EXEC_POLL_MS 10000
@@ -42,66 +40,44 @@ struct xopts {
 	int ncmd;
 };
 
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-		"usage: cella exec [OPTIONS] -- CMD [ARG...]\n\n"
-		"Run a command in the enclave (cella-pipeline), streaming its\n"
-		"output; exits with the command's status (128+N for signal N).\n\n"
-		"  -e, --env K=V      set a variable (K alone: take ours)\n"
-		"  -w, --workdir DIR  working directory (default /)\n"
-		"  -i, --interactive  stream our stdin to the command\n"
-		"  -t, --timeout S    kill the command after S seconds (exit 124)\n"
-		"      --shell        CMD is one string for /bin/sh -c\n"
-		"  -d, --detach       start it and print its pid; no output\n\n%s",
-		cella_conn_usage);
-}
+static struct xopts args;
 
 static int
-parse(int argc, char **argv, struct xopts *o)
+add_env(void *dst, const char *word, struct cella_diag *d)
 {
-	static const struct option longs[] = {
-		{"env", required_argument, NULL, 'e'},
-		{"workdir", required_argument, NULL, 'w'},
-		{"interactive", no_argument, NULL, 'i'},
-		{"timeout", required_argument, NULL, 't'},
-		{"shell", no_argument, NULL, 's'},
-		{"detach", no_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	char *end;
-	int ch;
+	(void)dst;
+	if (word[0] == '=' || word[0] == '\0')
+		return cella_diag_set(d, -EINVAL, "expected K=V or K");
+	if (args.nenv == EXEC_ENV_MAX)
+		return cella_diag_set(d, -E2BIG, "more than %d variables",
+				      EXEC_ENV_MAX);
+	args.env[args.nenv++] = word;
+	return 0;
+}
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+e:w:it:dh", longs, NULL)) != -1) {
-		switch (ch) {
-		case 'e':
-			if (o->nenv == EXEC_ENV_MAX || optarg[0] == '=' ||
-			    optarg[0] == '\0') {
-				fprintf(stderr, "cella exec: bad -e '%s'\n", optarg);
-				return EX_USAGE;
-			}
-			o->env[o->nenv++] = optarg;
-			break;
-		case 'w': o->workdir = optarg; break;
-		case 'i': o->in = true; break;
-		case 's': o->shell = true; break;
-		case 'd': o->detach = true; break;
-		case 't':
-			o->timeout_ms = strtoull(optarg, &end, 10) * 1000;
-			if (*end != '\0' || optarg[0] == '-' || o->timeout_ms == 0) {
-				fprintf(stderr, "cella exec: -t: whole seconds > 0\n");
-				return EX_USAGE;
-			}
-			break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return EX_USAGE;
-		}
-	}
-	o->cmd = argv + optind;
-	o->ncmd = argc - optind;
+static const struct cella_opt opts[] = {
+	{"env", 'e', CELLA_OPT_FUNC, NULL, .fn = add_env, .metavar = "K=V",
+	 .help = "set a variable (K alone: take ours)"},
+	{"workdir", 'w', CELLA_OPT_STR, &args.workdir, .metavar = "DIR",
+	 .help = "working directory (default /)"},
+	{"interactive", 'i', CELLA_OPT_FLAG, &args.in,
+	 .help = "stream our stdin to the command"},
+	{"timeout", 't', CELLA_OPT_SECONDS, &args.timeout_ms, .min = 1,
+	 .max = INT64_MAX, .metavar = "S",
+	 .help = "kill the command after S seconds (exit 124)"},
+	{"shell", 0, CELLA_OPT_FLAG, &args.shell,
+	 .help = "CMD is one string for /bin/sh -c"},
+	{"detach", 'd', CELLA_OPT_FLAG, &args.detach,
+	 .help = "start it and print its pid; no output"},
+	{0},
+};
+
+/* The command line after the flags: 0, or 64 after saying why. */
+static int
+check_cmd(int argc, char **argv, struct xopts *o)
+{
+	o->cmd = argv + 1;
+	o->ncmd = argc - 1;
 	if (o->ncmd == 0 || (o->shell && o->ncmd != 1) || (o->detach && o->in)) {
 		fprintf(stderr, "cella exec: %s\n",
 			o->ncmd == 0 ? "no command (cella exec -- CMD [ARG...])"
@@ -178,7 +154,7 @@ start_error(int err)
 	case -ENOENT: return 127;
 	case -ENOEXEC:
 	case -ENOTDIR: return 126;
-	default: return exec_exit_code(err);
+	default: return cella_exit_from_err(err);
 	}
 }
 
@@ -211,32 +187,46 @@ start(struct cella_rpc_client *c, const struct xopts *o, uint64_t *id,
 	return 0;
 }
 
-int
-cella_cmd_exec(int argc, char **argv)
+static int
+cmd_exec(int argc, char **argv)
 {
 	struct cella_rpc_client *c = NULL;
 	struct exec_run run = {0};
-	struct xopts o = {0};
+	struct xopts *o = &args;
 	uint64_t pid = 0;
 	int rv;
 
-	if ((rv = parse(argc, argv, &o)) != 0)
+	if ((rv = check_cmd(argc, argv, o)) != 0)
 		return rv;
 	exec_signals_block();
 	if ((rv = cella_conn_open("exec", CELLA_SVC_PIPELINE, EXEC_CALL_MS,
-				  &c)) != 0)
-		return rv;
-	if ((rv = start(c, &o, &run.id, &pid)) != 0)
+				  &c)) < 0)
+		return cella_exit_from_err(rv);
+	if ((rv = start(c, o, &run.id, &pid)) != 0)
 		goto out;
-	if (o.detach) {
+	if (o->detach) {
 		printf("%" PRIu64 "\n", pid);
 		goto out;
 	}
 	run.c = c;
 	run.poll_ms = EXEC_POLL_MS;
-	run.timeout_s = o.timeout_ms / 1000;
-	rv = exec_run(&run, o.in);
+	run.timeout_s = o->timeout_ms / 1000;
+	rv = exec_run(&run, o->in);
 out:
 	cella_rpc_client_free(c);
 	return rv;
 }
+
+const struct cella_cmd cella_cmd_exec = {
+	.name = "exec",
+	.run = cmd_exec,
+	.summary = "run a command in the enclave",
+	.connects = true,
+	.opts = opts,
+	.args = "[OPTIONS] -- CMD [ARG...]",
+	.help = "Run a command in the enclave (cella-pipeline), streaming "
+		"its\n"
+		"output; exits with the command's status (128+N for signal N).\n",
+	.in_order = true,
+	.max_args = -1,
+};

@@ -4,7 +4,6 @@
  * lines to put under `operators:` in cella.yaml. --show prints them for an
  * existing key.
  */
-#include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,18 +12,26 @@
 
 #include "common/rpc/operators.h"
 #include "common/bridge/tls.h"
+#include "services/cella/cmd.h"
 #include "services/cella/conn.h"
 
-static const char usage[] =
-	"usage: cella keygen [--name NAME] [--out PATH] [--force] [--show]\n"
-	"\n"
-	"Creates an operator key (Ed25519 with a self-signed certificate, one\n"
-	"PEM file, mode 0600) and prints the cella.yaml lines that admit it.\n"
-	"  --name NAME  the operator's name (default: your user name)\n"
-	"  --out PATH   where (default ~/.config/cella/operator.pem, or\n"
-	"               $CELLA_OPERATOR_KEY)\n"
-	"  --force      replace an existing key\n"
-	"  --show       print the lines for the existing key; create nothing\n";
+static struct {
+	const char *name, *out;
+	bool force, show;
+} args;
+
+static const struct cella_opt opts[] = {
+	{"name", 0, CELLA_OPT_STR, &args.name, .metavar = "NAME",
+	 .help = "the operator's name (default: your user name)"},
+	{"out", 'o', CELLA_OPT_STR, &args.out, .metavar = "PATH",
+	 .help = "where (default ~/.config/cella/operator.pem, or\n"
+		 "$CELLA_OPERATOR_KEY)"},
+	{"force", 0, CELLA_OPT_FLAG, &args.force,
+	 .help = "replace an existing key"},
+	{"show", 0, CELLA_OPT_FLAG, &args.show,
+	 .help = "print the lines for the existing key; create nothing"},
+	{0},
+};
 
 static int
 show(const char *path, const char *name)
@@ -52,60 +59,22 @@ show(const char *path, const char *name)
 	return 0;
 }
 
-int cella_cmd_keygen(int argc, char **argv);
-
-int
-cella_cmd_keygen(int argc, char **argv)
+static int
+cmd_keygen(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"name", required_argument, NULL, 'n'},
-		{"out", required_argument, NULL, 'o'},
-		{"force", no_argument, NULL, 'f'},
-		{"show", no_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	char defpath[4096], user[64];
-	const char *path = NULL, *name = NULL;
+	const char *path = args.out, *name = args.name;
 	struct passwd *pw = getpwuid(getuid());
 	struct cella_diag d;
-	bool force = false, only_show = false;
-	int ch;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'n':
-			name = optarg;
-			break;
-		case 'o':
-			path = optarg;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 's':
-			only_show = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return EX_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "cella keygen: unexpected argument '%s'\n",
-			argv[optind]);
-		return EX_USAGE;
-	}
+	(void)argc;
+	(void)argv;
 	/* --key, a connection option, names the same file. */
 	if (path == NULL)
 		path = cella_conn.key;
 	if (path == NULL)
 		path = cella_opkey_default_path(defpath, sizeof(defpath));
-	if (only_show)
+	if (args.show)
 		return show(path, name);
 	snprintf(user, sizeof(user), "%s", pw != NULL ? pw->pw_name : "operator");
 	if (name == NULL)
@@ -115,9 +84,21 @@ cella_cmd_keygen(int argc, char **argv)
 			CELLA_OPERATOR_NAME_MAX);
 		return EX_USAGE;
 	}
-	if (cella_opkey_generate(path, name, force, &d) < 0) {
+	if (cella_opkey_generate(path, name, args.force, &d) < 0) {
 		fprintf(stderr, "cella keygen: %s\n", d.msg);
 		return EX_CANTCREAT;
 	}
 	return show(path, name);
 }
+
+const struct cella_cmd cella_cmd_keygen = {
+	.name = "keygen",
+	.run = cmd_keygen,
+	.summary = "create an operator key for the bridge",
+	.opts = opts,
+	.args = "[--name NAME] [--out PATH] [--force] [--show]",
+	.help = "Creates an operator key (Ed25519 with a self-signed "
+		"certificate, one\n"
+		"PEM file, mode 0600) and prints the cella.yaml lines that "
+		"admit it.\n",
+};

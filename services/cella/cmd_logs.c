@@ -8,7 +8,6 @@
  * they could be read are reported on stderr.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,10 +16,9 @@
 #include <sysexits.h>
 
 #include "common/cbor/cbor.h"
+#include "common/core/exitcode.h"
 #include "services/cella/cmd.h"
 #include "services/cella/ctl.h"
-
-int cella_cmd_logs(int argc, char **argv); /* listed in cmd_table.c */
 
 #define LOGS_TIMEOUT_MS 10000
 #define LOGS_FOLLOW_MS 30000
@@ -31,15 +29,19 @@ struct lopts {
 	uint64_t tail;
 };
 
-static void
-usage(FILE *f)
-{
-	fprintf(f, "usage: cella logs [-f] [-n N] [--control URL] SERVICE\n\n"
-		   "  -f, --follow    keep printing new lines\n"
-		   "  -n, --tail N    only the last N lines (default: all kept)\n"
-		   "  --control URL   cella-init's control API (default "
-		   "$CELLA_CONTROL or " CELLA_CTL_DEFAULT_URL ")\n");
-}
+static struct lopts args;
+
+static const struct cella_opt opts[] = {
+	{"follow", 'f', CELLA_OPT_FLAG, &args.follow,
+	 .help = "keep printing new lines"},
+	{"tail", 'n', CELLA_OPT_U64, &args.tail, .metavar = "N",
+	 .expect = "a count of lines",
+	 .help = "only the last N lines (default: all kept)"},
+	{"control", 0, CELLA_OPT_STR, &args.url, .metavar = "URL",
+	 .help = "cella-init's control API (default $CELLA_CONTROL\nor "
+		 CELLA_CTL_DEFAULT_URL ")"},
+	{0},
+};
 
 /* Print a reply's lines; *next and *more for paging. 0, or 141 when our
  * stdout is gone (SIGPIPE is ignored: see main.c), or 74. */
@@ -82,7 +84,7 @@ request(struct cella_rpc_client *cli, const struct lopts *o, uint32_t type,
 {
 	cbor_item_t *b = cbor_new_indefinite_map();
 	struct cella_env reply = {0};
-	int rv = EX_OSERR;
+	int rv = -ENOMEM;
 
 	if (b == NULL || cella_cbor_put_text(b, "service", o->service) < 0)
 		goto out;
@@ -103,64 +105,40 @@ out:
 	return rv;
 }
 
+/* 0, -errno from the calls, or an exit code of print_lines (141, 74). */
 static int
-parse(int argc, char **argv, struct lopts *o)
-{
-	static const struct option longs[] = {
-		{"follow", no_argument, NULL, 'f'},
-		{"tail", required_argument, NULL, 'n'},
-		{"control", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	char *end;
-	int ch;
-
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "fn:h", longs, NULL)) != -1) {
-		switch (ch) {
-		case 'f': o->follow = true; break;
-		case 'c': o->url = optarg; break;
-		case 'n':
-			o->tail = strtoull(optarg, &end, 10);
-			if (*end != '\0' || optarg[0] == '-') {
-				fprintf(stderr, "cella logs: -n: a count of lines\n");
-				return EX_USAGE;
-			}
-			break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return EX_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return EX_USAGE;
-	}
-	o->service = argv[optind];
-	return 0;
-}
-
-int
-cella_cmd_logs(int argc, char **argv)
+cmd_logs(int argc, char **argv)
 {
 	struct cella_rpc_client *cli = NULL;
-	struct lopts o = {0};
+	struct lopts *o = &args;
 	uint64_t next = 0;
 	bool more = true;
 	int rv;
 
-	rv = parse(argc, argv, &o);
-	if (rv != 0)
-		return rv;
-	rv = cella_ctl_open("logs", cella_ctl_url(o.url),
-			    o.follow ? LOGS_FOLLOW_MS + 5000 : LOGS_TIMEOUT_MS, &cli);
+	(void)argc;
+	o->service = argv[1];
+	rv = cella_ctl_open("logs", cella_ctl_url(o->url),
+			    o->follow ? LOGS_FOLLOW_MS + 5000 : LOGS_TIMEOUT_MS,
+			    &cli);
 	if (rv == 0)
-		rv = request(cli, &o, CELLA_MSG_INIT_LOGS, true, 0, &next, &more);
+		rv = request(cli, o, CELLA_MSG_INIT_LOGS, true, 0, &next, &more);
 	while (rv == 0 && more)
-		rv = request(cli, &o, CELLA_MSG_INIT_LOGS, false, next, &next, &more);
-	while (rv == 0 && o.follow)
-		rv = request(cli, &o, CELLA_MSG_INIT_LOGS_FOLLOW, false, next,
+		rv = request(cli, o, CELLA_MSG_INIT_LOGS, false, next, &next,
+			     &more);
+	while (rv == 0 && o->follow)
+		rv = request(cli, o, CELLA_MSG_INIT_LOGS_FOLLOW, false, next,
 			     &next, &more);
 	cella_rpc_client_free(cli);
-	return rv;
+	return rv < 0 ? cella_exit_from_err(rv) : rv;
 }
+
+const struct cella_cmd cella_cmd_logs = {
+	.name = "logs",
+	.run = cmd_logs,
+	.summary = "a service's captured output (-f follows)",
+	.connects = true,
+	.opts = opts,
+	.args = "[-f] [-n N] [--control URL] SERVICE",
+	.min_args = 1,
+	.max_args = 1,
+};

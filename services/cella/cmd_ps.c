@@ -3,7 +3,6 @@
  * (service, state, pid, restarts, uptime, last exit) or, with --json, the
  * same as a JSON array of objects. It reads; it changes nothing.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,22 +11,25 @@
 #include <cjson/cJSON.h>
 
 #include "common/cbor/cbor.h"
+#include "common/core/exitcode.h"
 #include "services/cella/cmd.h"
 #include "services/cella/ctl.h"
 
-int cella_cmd_ps(int argc, char **argv); /* listed in cmd_table.c */
-
 #define PS_TIMEOUT_MS 10000
 
-static void
-usage(FILE *f)
-{
-	fprintf(f, "usage: cella ps [--json] [--control URL]\n\n"
-		   "The services cella-init supervises and their states.\n"
-		   "  --json          one JSON array of objects\n"
-		   "  --control URL   cella-init's control API (default "
-		   "$CELLA_CONTROL or " CELLA_CTL_DEFAULT_URL ")\n");
-}
+static struct {
+	const char *url;
+	bool json;
+} args;
+
+static const struct cella_opt opts[] = {
+	{"json", 0, CELLA_OPT_FLAG, &args.json,
+	 .help = "one JSON array of objects"},
+	{"control", 0, CELLA_OPT_STR, &args.url, .metavar = "URL",
+	 .help = "cella-init's control API (default $CELLA_CONTROL\nor "
+		 CELLA_CTL_DEFAULT_URL ")"},
+	{0},
+};
 
 static const char *
 text(const cbor_item_t *m, const char *key, char *buf, size_t len)
@@ -112,42 +114,34 @@ print_list(const cbor_item_t *list, bool json)
 	cella_cmd_print_json(arr, true);
 }
 
-int
-cella_cmd_ps(int argc, char **argv)
+static int
+cmd_ps(int argc, char **argv)
 {
-	static const struct option longs[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"control", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
 	struct cella_rpc_client *cli = NULL;
 	struct cella_env reply = {0};
-	const char *url = NULL;
-	bool json = false;
-	int ch, rv;
+	int rv;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		switch (ch) {
-		case 'j': json = true; break;
-		case 'c': url = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EX_USAGE;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return EX_USAGE;
-	}
-	rv = cella_ctl_open("ps", cella_ctl_url(url), PS_TIMEOUT_MS, &cli);
+	(void)argc;
+	(void)argv;
+	rv = cella_ctl_open("ps", cella_ctl_url(args.url), PS_TIMEOUT_MS, &cli);
 	if (rv == 0)
 		rv = cella_ctl_call("ps", cli, CELLA_MSG_INIT_LIST, NULL,
 				    CELLA_MSG_INIT_LIST_REPLY, &reply);
 	if (rv == 0) {
-		print_list(cella_cbor_map_get(reply.body, "services"), json);
+		print_list(cella_cbor_map_get(reply.body, "services"),
+			   args.json);
 		cella_env_fini(&reply);
 	}
 	cella_rpc_client_free(cli);
-	return rv;
+	return cella_exit_from_err(rv);
 }
+
+const struct cella_cmd cella_cmd_ps = {
+	.name = "ps",
+	.run = cmd_ps,
+	.summary = "services under cella-init and their states",
+	.connects = true,
+	.opts = opts,
+	.args = "[--json] [--control URL]",
+	.help = "The services cella-init supervises and their states.\n",
+};

@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <openssl/pem.h>
 #include <pwd.h>
@@ -30,61 +29,35 @@
 #include "common/nsm/nsm_x509.h"
 #include "services/cella/cmd.h"
 
-int cella_cmd_sim_ca(int argc, char **argv); /* listed in cmd_table.c */
-
 #define DEFAULT_DAYS 30
 #define MAX_DAYS 3650
 
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-		"usage: cella sim-ca init  --dir DIR [--force]\n"
-		"       cella sim-ca issue --dir DIR --out ENCLAVE_DIR "
-		"[--name NAME] [--days N] [--force]\n"
-		"\n"
-		"A simulation of AWS's Nitro attestation PKI, for the `sim` NSM\n"
-		"provider: documents it signs verify like real ones, under this\n"
-		"root instead of AWS's.\n"
-		"\n"
-		"init   creates DIR (0700) holding the CA; it stays on the host:\n"
-		"         root.key      root key, P-384 (0600)\n"
-		"         root.pem      root certificate, 30 years; pin it with\n"
-		"                       `cella verify --root DIR/root.pem`\n"
-		"         regional.key  regional CA key (0600)\n"
-		"         regional.pem  regional CA certificate (pathlen 1)\n"
-		"issue  gives one enclave an instance CA (pathlen 0) in "
-		"ENCLAVE_DIR (0700):\n"
-		"         signer.key    instance CA key (0600): the sim signs "
-		"leaves\n"
-		"                       with it; the only key the enclave gets\n"
-		"         cabundle.pem  root, regional, instance: the documents'\n"
-		"                       cabundle, root first\n"
-		"\n"
-		"  --dir DIR           the CA directory\n"
-		"  --out ENCLAVE_DIR   where issue writes the enclave's files\n"
-		"  --name NAME         the enclave's instance id, 1..%d of\n"
-		"                      [A-Za-z0-9_-] (default: i-<17 hex>); the\n"
-		"                      sim's module_id becomes NAME-enc<16 hex>\n"
-		"  --days N            the instance CA's validity (default %d)\n"
-		"  --force             replace existing files\n"
-		"  -h, --help          this text\n"
-		"\n"
-		"DIR and ENCLAVE_DIR must be yours and writable by no one else,\n"
-		"and every directory above them yours or root's and not\n"
-		"writable by others unless sticky (like ssh's StrictModes).\n"
-		"\n"
-		"Exit: 0 done, 64 usage, 65 DIR holds something other than a CA,\n"
-		"66 DIR holds no CA (run init first), 73 a file exists (without\n"
-		"--force) or cannot be written, 77 a directory others control,\n"
-		"70 internal.\n",
-		CELLA_NSM_SIMCA_NAME_MAX, DEFAULT_DAYS);
-}
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 struct opts {
 	const char *dir, *out, *name;
-	unsigned days;
+	uint64_t days;
 	bool force;
+};
+
+static struct opts args = {.days = DEFAULT_DAYS};
+
+static const struct cella_opt opts[] = {
+	{"dir", 0, CELLA_OPT_STR, &args.dir, .metavar = "DIR",
+	 .help = "the CA directory"},
+	{"out", 0, CELLA_OPT_STR, &args.out, .metavar = "ENCLAVE_DIR",
+	 .help = "where issue writes the enclave's files"},
+	{"name", 0, CELLA_OPT_STR, &args.name, .metavar = "NAME",
+	 .help = "the enclave's instance id, 1.." STR(CELLA_NSM_SIMCA_NAME_MAX)
+		 " of\n[A-Za-z0-9_-] (default: i-<17 hex>); the\n"
+		 "sim's module_id becomes NAME-enc<16 hex>"},
+	{"days", 0, CELLA_OPT_U64, &args.days, .min = 1, .max = MAX_DAYS,
+	 .metavar = "N",
+	 .help = "the instance CA's validity (default " STR(DEFAULT_DAYS) ")"},
+	{"force", 0, CELLA_OPT_FLAG, &args.force,
+	 .help = "replace existing files"},
+	{0},
 };
 
 /* An output file: its name, mode and PEM text. */
@@ -100,48 +73,6 @@ usage_error(const char *msg, const char *arg)
 	fprintf(stderr, "cella sim-ca: %s%s%s (try 'cella sim-ca --help')\n",
 		msg, arg ? " " : "", arg ? arg : "");
 	return EX_USAGE;
-}
-
-static int
-parse(int argc, char **argv, struct opts *o)
-{
-	static const struct option longopts[] = {
-		{"dir", required_argument, NULL, 'd'},
-		{"out", required_argument, NULL, 'o'},
-		{"name", required_argument, NULL, 'n'},
-		{"days", required_argument, NULL, 'D'},
-		{"force", no_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	char *end;
-	long v;
-	int c;
-
-	*o = (struct opts){.days = DEFAULT_DAYS};
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd': o->dir = optarg; break;
-		case 'o': o->out = optarg; break;
-		case 'n': o->name = optarg; break;
-		case 'f': o->force = true; break;
-		case 'h': usage(stdout); return 0;
-		case 'D':
-			v = strtol(optarg, &end, 10);
-			if (*end != '\0' || v < 1 || v > MAX_DAYS)
-				return usage_error("--days wants 1..3650, not",
-						   optarg);
-			o->days = (unsigned)v;
-			break;
-		default: return EX_USAGE;
-		}
-	}
-	if (optind != argc)
-		return usage_error("unexpected argument", argv[optind]);
-	if (o->dir == NULL)
-		return usage_error("--dir is required", NULL);
-	return -1; /* go on */
 }
 
 static int
@@ -437,7 +368,7 @@ cmd_issue(const struct opts *o)
 	rc = EX_SOFTWARE;
 	if (cella_nsm_x509_keygen(&key) < 0 ||
 	    cella_nsm_simca_instance(ca.reg, ca.reg_key, key, name,
-				     time(NULL), o->days, &inst, &d) < 0) {
+				     time(NULL), (unsigned)o->days, &inst, &d) < 0) {
 		fprintf(stderr, "cella sim-ca: cannot issue: %s\n",
 			d.msg[0] ? d.msg : "out of memory");
 		goto out;
@@ -460,27 +391,63 @@ out:
 	return rc;
 }
 
-int
-cella_cmd_sim_ca(int argc, char **argv)
+static int
+cmd_sim_ca(int argc, char **argv)
 {
-	struct opts o;
-	int rc;
-
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? EX_USAGE : 0;
-	}
+	if (argc < 2)
+		return usage_error("init or issue?", NULL);
 	if (strcmp(argv[1], "init") != 0 && strcmp(argv[1], "issue") != 0)
 		return usage_error("unknown subcommand", argv[1]);
-	rc = parse(argc - 1, argv + 1, &o);
-	if (rc >= 0)
-		return rc;
+	if (args.dir == NULL)
+		return usage_error("--dir is required", NULL);
 	if (strcmp(argv[1], "init") == 0) {
-		if (o.out != NULL || o.name != NULL)
+		if (args.out != NULL || args.name != NULL)
 			return usage_error("init takes only --dir and --force",
 					   NULL);
-		return cmd_init(&o);
+		return cmd_init(&args);
 	}
-	return cmd_issue(&o);
+	return cmd_issue(&args);
 }
+
+const struct cella_cmd cella_cmd_sim_ca = {
+	.name = "sim-ca",
+	.run = cmd_sim_ca,
+	.summary = "simulation attestation CA (init, issue)",
+	.opts = opts,
+	.args = "init  --dir DIR [--force]\n"
+		"       cella sim-ca issue --dir DIR --out ENCLAVE_DIR "
+		"[--name NAME] [--days N] [--force]",
+	.help = "A simulation of AWS's Nitro attestation PKI, for the `sim` "
+		"NSM\n"
+		"provider: documents it signs verify like real ones, under "
+		"this\n"
+		"root instead of AWS's.\n"
+		"\n"
+		"init   creates DIR (0700) holding the CA; it stays on the "
+		"host:\n"
+		"         root.key      root key, P-384 (0600)\n"
+		"         root.pem      root certificate, 30 years; pin it with\n"
+		"                       `cella verify --root DIR/root.pem`\n"
+		"         regional.key  regional CA key (0600)\n"
+		"         regional.pem  regional CA certificate (pathlen 1)\n"
+		"issue  gives one enclave an instance CA (pathlen 0) in "
+		"ENCLAVE_DIR (0700):\n"
+		"         signer.key    instance CA key (0600): the sim signs "
+		"leaves\n"
+		"                       with it; the only key the enclave gets\n"
+		"         cabundle.pem  root, regional, instance: the documents'\n"
+		"                       cabundle, root first\n",
+	.more = "DIR and ENCLAVE_DIR must be yours and writable by no one "
+		"else,\n"
+		"and every directory above them yours or root's and not\n"
+		"writable by others unless sticky (like ssh's StrictModes).\n"
+		"\n"
+		"Exit: 0 done, 64 usage, 65 DIR holds something other than a "
+		"CA,\n"
+		"66 DIR holds no CA (run init first), 73 a file exists "
+		"(without\n"
+		"--force) or cannot be written, 77 a directory others "
+		"control,\n"
+		"70 internal.\n",
+	.max_args = 1,
+};

@@ -4,7 +4,7 @@
  * so; --no-wait returns once cella-init accepted the request. Exit 0 done,
  * 1 refused or failed (the reason on stderr), 75 timed out.
  */
-#include <getopt.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,28 +12,31 @@
 #include <sysexits.h>
 
 #include "common/cbor/cbor.h"
+#include "common/core/exitcode.h"
 #include "services/cella/cmd.h"
 #include "services/cella/ctl.h"
 
-/* listed in cmd_table.c */
-int cella_cmd_start(int argc, char **argv);
-int cella_cmd_stop(int argc, char **argv);
-int cella_cmd_restart(int argc, char **argv);
-
 #define SVC_TIMEOUT_S 120
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
-static void
-usage(FILE *f, const char *verb)
-{
-	fprintf(f,
-		"usage: cella %s [--no-wait] [--timeout SECONDS] [--control URL] "
-		"SERVICE\n\n"
-		"  --no-wait       return once cella-init accepted it\n"
-		"  --timeout S     how long to wait (default %d)\n"
-		"  --control URL   cella-init's control API (default "
-		"$CELLA_CONTROL or " CELLA_CTL_DEFAULT_URL ")\n",
-		verb, SVC_TIMEOUT_S);
-}
+static struct {
+	const char *url;
+	uint64_t timeout_ms;
+	bool no_wait;
+} args = {.timeout_ms = SVC_TIMEOUT_S * 1000};
+
+static const struct cella_opt opts[] = {
+	{"no-wait", 0, CELLA_OPT_FLAG, &args.no_wait,
+	 .help = "return once cella-init accepted it"},
+	{"timeout", 0, CELLA_OPT_SECONDS, &args.timeout_ms, .min = 1,
+	 .max = 3600, .metavar = "S",
+	 .help = "how long to wait (default " STR(SVC_TIMEOUT_S) ")"},
+	{"control", 0, CELLA_OPT_STR, &args.url, .metavar = "URL",
+	 .help = "cella-init's control API (default $CELLA_CONTROL\nor "
+		 CELLA_CTL_DEFAULT_URL ")"},
+	{0},
+};
 
 static void
 report(const char *verb, const struct cella_env *reply)
@@ -53,53 +56,21 @@ report(const char *verb, const struct cella_env *reply)
 }
 
 static int
-run(int argc, char **argv, const char *verb, uint32_t type)
+run(const char *service, const char *verb, uint32_t type)
 {
-	static const struct option longs[] = {
-		{"no-wait", no_argument, NULL, 'n'},
-		{"timeout", required_argument, NULL, 't'},
-		{"control", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
 	struct cella_rpc_client *cli = NULL;
 	struct cella_env reply = {0};
-	cbor_item_t *body = NULL;
-	const char *url = NULL;
-	long timeout = SVC_TIMEOUT_S;
-	bool wait = true;
-	char *end;
-	int ch, rv;
+	cbor_item_t *body = cbor_new_indefinite_map();
+	int rv;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		switch (ch) {
-		case 'n': wait = false; break;
-		case 'c': url = optarg; break;
-		case 't':
-			timeout = strtol(optarg, &end, 10);
-			if (*end != '\0' || timeout < 1 || timeout > 3600) {
-				fprintf(stderr, "cella %s: --timeout: 1..3600 seconds\n", verb);
-				return EX_USAGE;
-			}
-			break;
-		case 'h': usage(stdout, verb); return 0;
-		default: usage(stderr, verb); return EX_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		usage(stderr, verb);
-		return EX_USAGE;
-	}
-	body = cbor_new_indefinite_map();
-	if (body == NULL || cella_cbor_put_text(body, "service", argv[optind]) < 0 ||
-	    cella_cbor_put_bool(body, "wait", wait) < 0 ||
-	    cella_cbor_put_uint(body, "timeout_ms", (uint64_t)timeout * 1000) < 0) {
-		rv = EX_OSERR;
+	if (body == NULL || cella_cbor_put_text(body, "service", service) < 0 ||
+	    cella_cbor_put_bool(body, "wait", !args.no_wait) < 0 ||
+	    cella_cbor_put_uint(body, "timeout_ms", args.timeout_ms) < 0) {
+		rv = -ENOMEM;
 		goto out;
 	}
-	rv = cella_ctl_open(verb, cella_ctl_url(url), (int)(timeout * 1000 + 5000),
-			    &cli);
+	rv = cella_ctl_open(verb, cella_ctl_url(args.url),
+			    (int)(args.timeout_ms + 5000), &cli);
 	if (rv == 0)
 		rv = cella_ctl_call(verb, cli, type, body,
 				    CELLA_MSG_INIT_STATUS_REPLY, &reply);
@@ -111,23 +82,41 @@ out:
 	if (body != NULL)
 		cbor_decref(&body);
 	cella_rpc_client_free(cli);
-	return rv;
+	return cella_exit_from_err(rv);
 }
 
-int
-cella_cmd_start(int argc, char **argv)
+static int
+cmd_start(int argc, char **argv)
 {
-	return run(argc, argv, "start", CELLA_MSG_INIT_START);
+	(void)argc;
+	return run(argv[1], "start", CELLA_MSG_INIT_START);
 }
 
-int
-cella_cmd_stop(int argc, char **argv)
+static int
+cmd_stop(int argc, char **argv)
 {
-	return run(argc, argv, "stop", CELLA_MSG_INIT_STOP);
+	(void)argc;
+	return run(argv[1], "stop", CELLA_MSG_INIT_STOP);
 }
 
-int
-cella_cmd_restart(int argc, char **argv)
+static int
+cmd_restart(int argc, char **argv)
 {
-	return run(argc, argv, "restart", CELLA_MSG_INIT_RESTART);
+	(void)argc;
+	return run(argv[1], "restart", CELLA_MSG_INIT_RESTART);
 }
+
+#define SVC_VERB(verb, fn, what)                                           \
+	{                                                                  \
+		.name = verb, .run = fn, .summary = what, .connects = true, \
+		.opts = opts, .args = "[OPTIONS] SERVICE", .min_args = 1,  \
+		.max_args = 1,                                             \
+	}
+
+const struct cella_cmd cella_cmd_start =
+	SVC_VERB("start", cmd_start, "start a service and wait until ready");
+const struct cella_cmd cella_cmd_stop =
+	SVC_VERB("stop", cmd_stop, "stop a service and its whole process group");
+const struct cella_cmd cella_cmd_restart =
+	SVC_VERB("restart", cmd_restart,
+		 "restart a service and wait until ready");

@@ -8,7 +8,6 @@
  * does not fetch documents or roots.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +19,6 @@
 #include "common/attest/verify.h"
 #include "services/cella/cmd.h"
 
-int cella_cmd_verify(int argc, char **argv); /* listed in cmd_table.c */
-
 struct vopts {
 	struct cella_verify_policy pol;
 	struct cella_verify_pcr pcrs[CELLA_ATTDOC_PCRS];
@@ -31,170 +28,72 @@ struct vopts {
 	bool json;
 };
 
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-		"usage: cella verify [OPTIONS] FILE|-\n"
-		"\n"
-		"Verify an AWS Nitro attestation document (raw CBOR or base64)\n"
-		"against a pinned root and a policy. Exit 0 valid, 1 invalid\n"
-		"(one line 'invalid: <check>: <detail>' on stderr), 64 usage,\n"
-		"66 FILE or the --root PEM missing or unreadable.\n"
-		"\n"
-		"  --root PEM          pin this root instead of AWS Nitro "
-		"Enclaves Root G1\n"
-		"  --at UNIX_SECONDS   verify at this time (default: now)\n"
-		"  --max-age SECONDS   refuse documents older than this\n"
-		"  --nonce HEX         the document's nonce must be exactly this\n"
-		"  --pcr N=HEX         PCR N (0..31) must be these 48 bytes; "
-		"repeatable\n"
-		"  --allow-debug       accept debug-mode enclaves (PCR0..2 "
-		"zero)\n"
-		"  --json              print the document's fields as JSON\n"
-		"  -h, --help          this text\n");
-}
+static struct vopts args;
 
 static int
-usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "cella verify: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (try 'cella verify --help')\n");
-	return EX_USAGE;
-}
-
-static int
-parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (s[0] < '0' || s[0] > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int
-add_pcr(struct vopts *o, const char *arg)
+add_pcr(void *dst, const char *arg, struct cella_diag *d)
 {
 	const char *eq = strchr(arg, '=');
 	char idx[4];
 	uint64_t n;
 	struct cella_verify_pcr *p;
 
+	(void)dst;
 	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof(idx))
-		return usage_error("--pcr '%s': expected N=HEX", arg);
+		return cella_diag_set(d, -EINVAL, "expected N=HEX");
 	memcpy(idx, arg, (size_t)(eq - arg));
 	idx[eq - arg] = '\0';
-	if (parse_u64(idx, CELLA_ATTDOC_PCRS - 1, &n) < 0)
-		return usage_error("--pcr '%s': PCR index must be 0..31", arg);
-	for (size_t i = 0; i < o->pol.npcrs; i++)
-		if (o->pcrs[i].index == n)
-			return usage_error("--pcr '%s': PCR given twice", arg);
-	p = &o->pcrs[o->pol.npcrs];
+	if (cella_arg_u64(idx, 0, CELLA_ATTDOC_PCRS - 1, &n) < 0)
+		return cella_diag_set(d, -EINVAL, "PCR index must be 0..31");
+	for (size_t i = 0; i < args.pol.npcrs; i++)
+		if (args.pcrs[i].index == n)
+			return cella_diag_set(d, -EINVAL, "PCR given twice");
+	p = &args.pcrs[args.pol.npcrs];
 	p->index = (unsigned)n;
 	if (strlen(eq + 1) != 2 * CELLA_VERIFY_PCR_LEN ||
 	    cella_hex_decode(eq + 1, strlen(eq + 1), p->value,
 			     sizeof(p->value)) != CELLA_VERIFY_PCR_LEN)
-		return usage_error("--pcr '%s': value must be 96 hex digits",
-				   arg);
-	o->pol.npcrs++;
+		return cella_diag_set(d, -EINVAL,
+				      "value must be 96 hex digits");
+	args.pol.npcrs++;
 	return 0;
 }
 
 static int
-set_nonce(struct vopts *o, const char *arg)
+set_nonce(void *dst, const char *arg, struct cella_diag *d)
 {
-	int n = cella_hex_decode(arg, strlen(arg), o->nonce, sizeof(o->nonce));
+	int n = cella_hex_decode(arg, strlen(arg), args.nonce, sizeof(args.nonce));
 
+	(void)dst;
 	if (n == -EMSGSIZE)
-		return usage_error("--nonce: over 1024 bytes%s", "");
+		return cella_diag_set(d, -EINVAL, "over %d bytes",
+				      CELLA_ATTDOC_OPT_MAX);
 	if (n < 0)
-		return usage_error("--nonce '%s': not hex", arg);
-	o->pol.has_nonce = true;
-	o->pol.nonce = CELLA_SPAN(o->nonce, (size_t)n);
+		return cella_diag_set(d, -EINVAL, "not hex");
+	args.pol.has_nonce = true;
+	args.pol.nonce = CELLA_SPAN(args.nonce, (size_t)n);
 	return 0;
 }
 
-static int
-parse_opt(struct vopts *o, int c, const char *arg)
-{
-	uint64_t v;
-
-	switch (c) {
-	case 'r':
-		o->root_path = arg;
-		return 0;
-	case 't':
-		if (parse_u64(arg, INT64_MAX, &v) < 0 || v == 0)
-			return usage_error("--at '%s': expected UNIX seconds",
-					   arg);
-		o->pol.at = (int64_t)v;
-		return 0;
-	case 'm':
-		if (parse_u64(arg, INT64_MAX / 1000, &v) < 0)
-			return usage_error("--max-age '%s': expected seconds",
-					   arg);
-		o->pol.max_age_s = v;
-		return 0;
-	case 'n':
-		return set_nonce(o, arg);
-	case 'p':
-		return add_pcr(o, arg);
-	case 'd':
-		o->pol.allow_debug = true;
-		return 0;
-	case 'j':
-		o->json = true;
-		return 0;
-	default:
-		return EX_USAGE;
-	}
-}
-
-/* 0 ready to run, -1 --help printed, else an exit code. */
-static int
-parse_args(int argc, char **argv, struct vopts *o)
-{
-	static const struct option longopts[] = {
-		{"root", required_argument, NULL, 'r'},
-		{"at", required_argument, NULL, 't'},
-		{"max-age", required_argument, NULL, 'm'},
-		{"nonce", required_argument, NULL, 'n'},
-		{"pcr", required_argument, NULL, 'p'},
-		{"allow-debug", no_argument, NULL, 'd'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int c, rv;
-
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return -1;
-		}
-		if (c == '?' || c == ':')
-			return usage_error(optopt != 0 && optopt != '?'
-						   ? "option '%s' needs a value"
-						   : "unknown flag '%s'",
-					   argv[optind - 1]);
-		if ((rv = parse_opt(o, c, optarg)) != 0)
-			return rv;
-	}
-	if (argc - optind != 1)
-		return usage_error("expected one FILE (or -)%s", "");
-	o->file = argv[optind];
-	return 0;
-}
+static const struct cella_opt opts[] = {
+	{"root", 0, CELLA_OPT_STR, &args.root_path, .metavar = "PEM",
+	 .help = "pin this root instead of AWS Nitro Enclaves Root G1"},
+	{"at", 0, CELLA_OPT_I64, &args.pol.at, .min = 1, .max = INT64_MAX,
+	 .metavar = "UNIX_SECONDS", .expect = "UNIX seconds",
+	 .help = "verify at this time (default: now)"},
+	{"max-age", 0, CELLA_OPT_U64, &args.pol.max_age_s, .max = INT64_MAX / 1000,
+	 .metavar = "SECONDS", .expect = "seconds",
+	 .help = "refuse documents older than this"},
+	{"nonce", 0, CELLA_OPT_FUNC, NULL, .fn = set_nonce, .metavar = "HEX",
+	 .help = "the document's nonce must be exactly this"},
+	{"pcr", 0, CELLA_OPT_FUNC, NULL, .fn = add_pcr, .metavar = "N=HEX",
+	 .help = "PCR N (0..31) must be these 48 bytes; repeatable"},
+	{"allow-debug", 0, CELLA_OPT_FLAG, &args.pol.allow_debug,
+	 .help = "accept debug-mode enclaves (PCR0..2 zero)"},
+	{"json", 0, CELLA_OPT_FLAG, &args.json,
+	 .help = "print the document's fields as JSON"},
+	{0},
+};
 
 static int
 read_input(const char *path, struct cella_buf *raw)
@@ -281,7 +180,7 @@ print_json(const struct cella_verify_result *res, const char *reason)
 }
 
 static int
-run(struct vopts *o)
+run(struct vopts *v)
 {
 	struct cella_buf raw, docbuf;
 	struct cella_verify_result res;
@@ -292,27 +191,27 @@ run(struct vopts *o)
 	cella_buf_init(&raw, CELLA_ATTDOC_TEXT_MAX + 1);
 	cella_buf_init(&docbuf, CELLA_ATTDOC_MAX);
 	memset(&res, 0, sizeof(res));
-	if (o->root_path != NULL &&
-	    cella_verify_root_load(o->root_path, &root, &d) < 0) {
+	if (v->root_path != NULL &&
+	    cella_verify_root_load(v->root_path, &root, &d) < 0) {
 		fprintf(stderr, "cella verify: --root %s\n", d.msg);
 		rv = EX_NOINPUT;
 		goto out;
 	}
-	o->pol.root = root;
-	o->pol.pcrs = o->pcrs;
-	if ((rv = read_input(o->file, &raw)) != 0)
+	v->pol.root = root;
+	v->pol.pcrs = v->pcrs;
+	if ((rv = read_input(v->file, &raw)) != 0)
 		goto out;
 	rv = cella_attdoc_unwrap(raw.p, raw.len, &docbuf, &d);
 	if (rv < 0) {
 		res.failed = CELLA_VERIFY_COSE;
 		fprintf(stderr, "invalid: cose: %s\n", d.msg);
-		if (o->json)
+		if (v->json)
 			print_json(&res, d.msg);
 		rv = 1;
 		goto out;
 	}
-	rv = cella_verify(docbuf.p, docbuf.len, &o->pol, NULL, &res, &d);
-	if (rv == 0 && o->json) {
+	rv = cella_verify(docbuf.p, docbuf.len, &v->pol, NULL, &res, &d);
+	if (rv == 0 && v->json) {
 		print_json(&res, NULL);
 	} else if (rv == 0) {
 		printf("valid: module_id=%.*s timestamp=%" PRIu64 "\n",
@@ -321,7 +220,7 @@ run(struct vopts *o)
 		       res.doc.timestamp_ms);
 	} else if (rv == -EBADMSG) {
 		fprintf(stderr, "invalid: %s\n", d.msg);
-		if (o->json)
+		if (v->json)
 			print_json(&res, d.msg);
 	} else {
 		fprintf(stderr, "cella verify: %s\n", d.msg);
@@ -335,16 +234,28 @@ out:
 	return rv;
 }
 
-int
-cella_cmd_verify(int argc, char **argv)
+static int
+cmd_verify(int argc, char **argv)
 {
-	struct vopts o;
-	int rv;
-
-	memset(&o, 0, sizeof(o));
-	cella_verify_policy_init(&o.pol);
-	rv = parse_args(argc, argv, &o);
-	if (rv != 0)
-		return rv < 0 ? 0 : rv;
-	return run(&o);
+	if (argc != 2) {
+		fprintf(stderr, "cella verify: expected one FILE (or -) (try "
+				"'cella verify --help')\n");
+		return EX_USAGE;
+	}
+	args.file = argv[1];
+	return run(&args);
 }
+
+const struct cella_cmd cella_cmd_verify = {
+	.name = "verify",
+	.run = cmd_verify,
+	.summary = "verify an attestation document",
+	.opts = opts,
+	.args = "[OPTIONS] FILE|-",
+	.help = "Verify an AWS Nitro attestation document (raw CBOR or "
+		"base64)\n"
+		"against a pinned root and a policy. Exit 0 valid, 1 invalid\n"
+		"(one line 'invalid: <check>: <detail>' on stderr), 64 usage,\n"
+		"66 FILE or the --root PEM missing or unreadable.\n",
+	.max_args = -1,
+};

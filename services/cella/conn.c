@@ -13,22 +13,14 @@
 
 #include "common/net/addr.h"
 #include "common/core/buf.h"
+#include "common/core/exitcode.h"
 #include "common/core/log.h"
+#include "common/core/opts.h"
 #include "common/bridge/tls.h"
 #include "proto/ports.h"
 #include "services/cella/up/state.h"
 
 struct cella_conn_opts cella_conn = {.max_age_s = 60};
-
-const char cella_conn_usage[] =
-	"connection (ps, logs, start/stop/restart, events, exec, cp, attest;\n"
-	"before the verb or among its arguments, before --):\n"
-	"  --enclave URL|NAME  vsock://CID[:PORT] or a `cella up` enclave name\n"
-	"  --key PATH          operator key (~/.config/cella/operator.pem)\n"
-	"  --root PEM          pinned attestation root\n"
-	"  --pcr N=HEX         expected PCR value (repeatable)\n"
-	"  --allow-debug       accept a debug-mode enclave\n"
-	"  --max-age S         oldest acceptable document (default 60 s)\n";
 
 static const struct {
 	enum cella_svc svc;
@@ -54,69 +46,96 @@ cella_conn_local_url(enum cella_svc svc)
 	return NULL;
 }
 
+/* --pcr N=HEX: one more pinned PCR. */
 static int
-conn_pcr(const char *arg)
+conn_pcr(void *dst, const char *arg, struct cella_diag *d)
 {
 	const char *eq = strchr(arg, '=');
-	char *end;
-	unsigned long idx;
-	int n;
+	char idx[4];
+	uint64_t n;
 
+	(void)dst;
 	if (cella_conn.npcrs == CELLA_CONN_PCRS_MAX)
-		return -1;
-	idx = strtoul(arg, &end, 10);
-	if (eq == NULL || end != eq || end == arg || idx > 31)
-		return -1;
-	n = cella_hex_decode(eq + 1, strlen(eq + 1),
-			     cella_conn.pcrs[cella_conn.npcrs].value, 48);
-	if (n != 48)
-		return -1;
-	cella_conn.pcrs[cella_conn.npcrs++].index = (unsigned)idx;
+		return cella_diag_set(d, -E2BIG, "more than %d PCRs",
+				      CELLA_CONN_PCRS_MAX);
+	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof(idx))
+		return cella_diag_set(d, -EINVAL, "expected N=HEX");
+	memcpy(idx, arg, (size_t)(eq - arg));
+	idx[eq - arg] = '\0';
+	if (cella_arg_u64(idx, 0, 31, &n) < 0)
+		return cella_diag_set(d, -EINVAL, "PCR index must be 0..31");
+	if (cella_hex_decode(eq + 1, strlen(eq + 1),
+			     cella_conn.pcrs[cella_conn.npcrs].value, 48) != 48)
+		return cella_diag_set(d, -EINVAL,
+				      "value must be 96 hex digits");
+	cella_conn.pcrs[cella_conn.npcrs++].index = (unsigned)n;
 	return 0;
 }
 
-/* Apply option name (with its value) to cella_conn: 1 taken, 0 not ours,
- * -1 bad value. */
-static int
-conn_option(const char *name, const char *val)
+static const struct cella_opt conn_opts[] = {
+	{"enclave", 0, CELLA_OPT_STR, &cella_conn.enclave,
+	 .metavar = "URL|NAME",
+	 .help = "vsock://CID[:PORT] or a `cella up` enclave name"},
+	{"key", 0, CELLA_OPT_STR, &cella_conn.key, .metavar = "PATH",
+	 .help = "operator key (~/.config/cella/operator.pem)"},
+	{"root", 0, CELLA_OPT_STR, &cella_conn.root, .metavar = "PEM",
+	 .help = "pinned attestation root"},
+	{"pcr", 0, CELLA_OPT_FUNC, NULL, .fn = conn_pcr, .metavar = "N=HEX",
+	 .help = "expected PCR value (repeatable)"},
+	{"allow-debug", 0, CELLA_OPT_FLAG, &cella_conn.allow_debug,
+	 .help = "accept a debug-mode enclave"},
+	{"max-age", 0, CELLA_OPT_U64, &cella_conn.max_age_s, .max = 86400,
+	 .metavar = "S", .expect = "seconds",
+	 .help = "oldest acceptable document (default 60 s)"},
+	{0},
+};
+
+void
+cella_conn_print_usage(FILE *f)
 {
-	char *end;
-
-	if (strcmp(name, "--allow-debug") == 0) {
-		cella_conn.allow_debug = true;
-		return 1;
-	}
-	if (val == NULL)
-		return 0;
-	if (strcmp(name, "--enclave") == 0)
-		cella_conn.enclave = val;
-	else if (strcmp(name, "--key") == 0)
-		cella_conn.key = val;
-	else if (strcmp(name, "--root") == 0)
-		cella_conn.root = val;
-	else if (strcmp(name, "--pcr") == 0)
-		return conn_pcr(val) == 0 ? 1 : -1;
-	else if (strcmp(name, "--max-age") == 0) {
-		unsigned long v = strtoul(val, &end, 10);
-
-		if (*end != '\0' || end == val || v > 86400)
-			return -1;
-		cella_conn.max_age_s = (unsigned)v;
-	} else
-		return 0;
-	return 1;
+	fprintf(f, "\nconnection (ps, logs, start/stop/restart, events, exec, "
+		   "cp, attest;\nbefore the verb or among its arguments, "
+		   "before --):\n");
+	cella_opts_print(conn_opts, f);
 }
 
-static bool
-takes_value(const char *name)
+/*
+ * Apply option word (with its value) to cella_conn: 1 taken, 0 not ours,
+ * else EX_USAGE after saying why. *used: how many words it took.
+ */
+static int
+conn_option(char **v, int n, int *used)
 {
-	static const char *const names[] = {"--enclave", "--key", "--root",
-					    "--pcr", "--max-age"};
+	const struct cella_opt *o;
+	struct cella_diag d = {{0}};
+	const char *a = v[0], *eq = strchr(a, '='), *val = NULL;
+	char name[32];
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(name, names[i]) == 0)
-			return true;
-	return false;
+	if (strncmp(a, "--", 2) != 0)
+		return 0;
+	snprintf(name, sizeof(name), "%.*s",
+		 eq != NULL ? (int)(eq - a - 2) : (int)strlen(a + 2), a + 2);
+	if ((o = cella_opts_find(conn_opts, name)) == NULL)
+		return 0;
+	*used = 1;
+	if (o->kind != CELLA_OPT_FLAG && eq == NULL) {
+		if (n < 2) {
+			fprintf(stderr, "cella: option '--%s' needs a value\n",
+				name);
+			return EX_USAGE;
+		}
+		*used = 2;
+	}
+	val = eq != NULL ? eq + 1 : *used == 2 ? v[1] : NULL;
+	if (o->kind == CELLA_OPT_FLAG && val != NULL) {
+		fprintf(stderr, "cella: option '--%s' takes no value\n", name);
+		return EX_USAGE;
+	}
+	if (cella_opt_apply(o, val, &d) < 0) {
+		fprintf(stderr, "cella: %s\n", d.msg);
+		return EX_USAGE;
+	}
+	return 1;
 }
 
 /*
@@ -197,36 +216,13 @@ cella_conn_parse_args(int *argc, char **argv)
 {
 	int in = 1, out = 1;
 
-	while (in < *argc) {
-		char *a = argv[in], *eq, name[32];
-		const char *val = NULL;
-		int used = 1, rv;
+	while (in < *argc && strcmp(argv[in], "--") != 0) {
+		int used = 1, rv = conn_option(argv + in, *argc - in, &used);
 
-		if (strcmp(a, "--") == 0)
-			break;
-		eq = strchr(a, '=');
-		if (eq != NULL && (size_t)(eq - a) < sizeof(name) &&
-		    strncmp(a, "--", 2) == 0) {
-			memcpy(name, a, (size_t)(eq - a));
-			name[eq - a] = '\0';
-			val = eq + 1;
-		} else {
-			snprintf(name, sizeof(name), "%s", a);
-			if (takes_value(name) && in + 1 < *argc) {
-				val = argv[in + 1];
-				used = 2;
-			}
-		}
-		rv = conn_option(name, val);
-		if (rv < 0 || (rv == 0 && takes_value(name))) {
-			fprintf(stderr, "cella: bad %s '%s'\n", name,
-				val ? val : "(missing)");
-			return EX_USAGE;
-		}
-		if (rv == 0) {
-			argv[out++] = argv[in++];
-			continue;
-		}
+		if (rv > 1)
+			return rv;
+		if (rv == 0)
+			argv[out++] = argv[in];
 		in += used;
 	}
 	while (in < *argc)
@@ -335,13 +331,18 @@ cella_conn_report(const char *verb, int err, const char *msg, bool dialing)
 		a != NULL ? " (" : "", a != NULL ? a : "", a != NULL ? ")" : "");
 }
 
-/* Exit code for a failed bridge dial, after saying why. */
+/*
+ * A failed bridge dial, said once. Returns what the verb maps: the error
+ * itself when it has a class of its own (refused, usage, a timeout,
+ * unreachable), else -EHOSTUNREACH: whatever else stopped the dial (a
+ * TLS failure, a socket that is not there), the enclave was not reached.
+ */
 static int
 dial_failed(const char *verb, int rv, const struct cella_diag *d)
 {
 	if (rv == -EACCES) {
 		fprintf(stderr, "cella %s: refused: %s\n", verb, d->msg);
-		return EX_NOPERM;
+		return rv;
 	}
 	if (enclave_name[0] != '\0') {
 		struct cella_diag n;
@@ -352,7 +353,19 @@ dial_failed(const char *verb, int rv, const struct cella_diag *d)
 	} else {
 		cella_conn_report(verb, rv, d->msg, true);
 	}
-	return rv == -EINVAL ? EX_USAGE : EX_UNAVAILABLE;
+	return cella_conn_unreachable(rv);
+}
+
+int
+cella_conn_unreachable(int err)
+{
+	switch (cella_exit_from_err(err)) {
+	case EX_USAGE:
+	case EX_UNAVAILABLE:
+	case EX_TEMPFAIL:
+	case EX_NOPERM: return err;
+	default: return -EHOSTUNREACH;
+	}
 }
 
 int
@@ -361,32 +374,12 @@ cella_conn_parse_leading(int *argc, char ***argv)
 	char **v = *argv;
 
 	while (*argc >= 2) {
-		const char *a = v[1], *val = NULL;
-		char name[32];
-		int used = 1, rv;
-		const char *eq = strchr(a, '=');
+		int used = 1, rv = conn_option(v + 1, *argc - 1, &used);
 
-		if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0)
-			break;
-		if (eq != NULL && (size_t)(eq - a) < sizeof(name)) {
-			memcpy(name, a, (size_t)(eq - a));
-			name[eq - a] = '\0';
-			val = eq + 1;
-		} else {
-			snprintf(name, sizeof(name), "%s", a);
-			if (takes_value(name) && *argc >= 3) {
-				val = v[2];
-				used = 2;
-			}
-		}
-		rv = conn_option(name, val);
-		if (rv == 0 && !takes_value(name))
-			break; /* not ours: a global option of main's */
-		if (rv <= 0) {
-			fprintf(stderr, "cella: bad %s '%s'\n", name,
-				val ? val : "(missing)");
-			return EX_USAGE;
-		}
+		if (rv > 1)
+			return rv;
+		if (rv == 0)
+			break; /* not ours: a global option of main's, or the verb */
 		/* Shift argv[0] along so it stays the program name. */
 		v[used] = v[0];
 		v += used;
@@ -421,7 +414,7 @@ cella_conn_check_files(const char *verb)
 		return 0;
 	fprintf(stderr, "cella %s: %s%s\n", verb,
 		rv == -EPERM ? "refused: " : "", d.msg);
-	return rv == -EPERM ? EX_NOPERM : EX_NOINPUT;
+	return rv == -EPERM ? -EPERM : -ENOKEY;
 }
 
 int
@@ -436,7 +429,7 @@ cella_conn_open(const char *verb, enum cella_svc svc, int timeout_ms,
 	int fd = -1, rv;
 
 	if (cella_conn.enclave != NULL) {
-		if ((rv = cella_conn_check_files(verb)) != 0)
+		if ((rv = cella_conn_check_files(verb)) < 0)
 			return rv;
 		rv = cella_conn_dial(svc, timeout_ms, &fd, &ssl, &peer, &d);
 		if (rv < 0)
@@ -459,7 +452,7 @@ cella_conn_open(const char *verb, enum cella_svc svc, int timeout_ms,
 	if (rv < 0) {
 		cella_diag_set(&d, rv, "cannot reach %s", d.msg[0] ? d.msg : url);
 		cella_conn_report(verb, rv, d.msg, true);
-		return EX_UNAVAILABLE;
+		return cella_conn_unreachable(rv);
 	}
 	return 0;
 }

@@ -11,7 +11,7 @@
  *   --enclave URL|NAME  the enclave: vsock://CID (default ports per
  *                       service), vsock://CID:PORT (that port), or the
  *                       name of an enclave started by `cella up`
- *   --key PATH          operator key (default ~/.config/cella/operator.key)
+ *   --key PATH          operator key (default ~/.config/cella/operator.pem)
  *   --root PEM          pinned attestation root (default: AWS Nitro G1, or
  *                       the enclave's simulation root for a named enclave)
  *   --pcr N=HEX         expected PCR (repeatable)
@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/bridge/atls.h"
 #include "common/rpc/rpc.h"
@@ -47,7 +48,7 @@ struct cella_conn_opts {
 	const char *key;
 	const char *root;
 	bool allow_debug;
-	unsigned max_age_s;
+	uint64_t max_age_s;
 	size_t npcrs;
 	struct {
 		unsigned index;
@@ -71,14 +72,16 @@ int cella_conn_parse_args(int *argc, char **argv);
  */
 int cella_conn_parse_leading(int *argc, char ***argv);
 
-/* Usage lines for the connection options, for verbs' --help. */
-extern const char cella_conn_usage[];
+/* The connection options' --help lines (a heading, then the flags). */
+void cella_conn_print_usage(FILE *f);
 
 /*
  * An rpc client for svc (local, or through the bridge when --enclave was
- * given). Errors are printed once as "cella VERB: ..."; returns 0 or an
- * exit code (69 unreachable, 77 refused by policy or attestation, 64 bad
- * options).
+ * given). Errors are printed once as "cella VERB: ..."; returns 0 or
+ * -errno for cella_exit_from_err: -EACCES refused by policy or
+ * attestation, -EPERM or -ENOKEY the key or root files
+ * (cella_conn_check_files), -EINVAL a bad --enclave, -ETIMEDOUT, else an
+ * error of the unreachable kind (cella_conn_unreachable).
  */
 int cella_conn_open(const char *verb, enum cella_svc svc, int timeout_ms,
 		    struct cella_rpc_client **out);
@@ -120,9 +123,16 @@ const char *cella_conn_local_url(enum cella_svc svc);
  * For a verb that reaches an enclave through the bridge: the operator key
  * and the pinned root the options name, read before any dial so that a
  * path error ends like one. 0 when both are fine (or no enclave is
- * meant); else an exit code, after saying why: 66 missing, unreadable or
- * not a key or certificate, 77 a key others can read.
+ * meant); else, after saying why, -ENOKEY (66: missing, unreadable or not
+ * a key or certificate) or -EPERM (77: a key others can read).
  */
 int cella_conn_check_files(const char *verb);
+
+/*
+ * A failed dial as the verb should map it: err itself when its exit code
+ * says something of its own (64 usage, 69 unreachable, 75 timeout, 77
+ * refused), else -EHOSTUNREACH (69): the service was not reached.
+ */
+int cella_conn_unreachable(int err);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * ctl: connecting to cella-init's control API and calling it, with one
- * place that turns errors into messages and exit codes.
+ * place that turns errors into messages; the verbs map the -errno.
  */
 #include "services/cella/ctl.h"
 #include "services/cella/conn.h"
@@ -9,7 +9,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sysexits.h>
 
 const char *
 cella_ctl_url(const char *flag)
@@ -19,27 +18,6 @@ cella_ctl_url(const char *flag)
 	if (flag != NULL)
 		return flag;
 	return env != NULL && env[0] != '\0' ? env : CELLA_CTL_DEFAULT_URL;
-}
-
-int
-cella_ctl_exit_code(int err)
-{
-	switch (err) {
-	case -ECONNREFUSED:
-	case -ECONNRESET:
-	case -EPIPE:
-		return EX_UNAVAILABLE;
-	case -ETIMEDOUT:
-		return EX_TEMPFAIL;
-	case -EBADMSG:
-	case -EMSGSIZE:
-	case -EPROTO:
-	case -ENOMSG:
-	case -ENOMEM:
-		return EX_SOFTWARE;
-	default:
-		return 1; /* init's answer: no such service, failed, ... */
-	}
 }
 
 int
@@ -61,7 +39,7 @@ cella_ctl_open(const char *verb, const char *url, int timeout_ms,
 			cella_diag_set(&d, rv, "cannot reach cella-init at %s: %s",
 				       url, cella_strerror(rv));
 		cella_conn_report(verb, rv, d.msg, true);
-		return EX_UNAVAILABLE;
+		return cella_conn_unreachable(rv);
 	}
 	return 0;
 }
@@ -76,13 +54,13 @@ cella_ctl_call(const char *verb, struct cella_rpc_client *c, uint32_t type,
 	rv = cella_rpc_call(c, type, body, reply, &d);
 	if (rv < 0) {
 		cella_conn_report(verb, rv, d.msg, false);
-		return cella_ctl_exit_code(rv);
+		return rv;
 	}
 	if (reply->type != want) {
 		fprintf(stderr, "cella %s: unexpected reply type 0x%04" PRIx32 "\n",
 			verb, reply->type);
 		cella_env_fini(reply);
-		return EX_SOFTWARE;
+		return -EPROTO;
 	}
 	return 0;
 }

@@ -23,6 +23,7 @@
 
 #include "common/cbor/cbor.h"
 #include "services/cella/conn.h"
+#include "common/core/exitcode.h"
 
 #define STDIN_BLOCK (1u << 20)
 #define READ_MAX (1u << 20)
@@ -33,23 +34,6 @@ static struct {
 	uint64_t id;
 	sigset_t set;
 } sig = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-int
-exec_exit_code(int err)
-{
-	switch (err) {
-	case -EACCES:
-	case -EPERM: return EX_NOPERM;
-	case -ECONNREFUSED:
-	case -ECONNRESET:
-	case -EPIPE:
-	case -EHOSTDOWN:
-	case -ENOTCONN: return EX_UNAVAILABLE;
-	case -ETIMEDOUT:
-	case -EAGAIN: return EX_TEMPFAIL;
-	default: return EX_SOFTWARE;
-	}
-}
 
 static int
 call_simple(struct cella_rpc_client *c, uint32_t type, cbor_item_t *b,
@@ -288,7 +272,7 @@ read_loop(struct exec_run *r)
 		cbor_decref(&b);
 		if (rv < 0) {
 			cella_conn_report("exec", rv, d.msg, false);
-			return exec_exit_code(rv);
+			return cella_exit_from_err(rv);
 		}
 		rv = drain(reply.body);
 		if (rv == 1)

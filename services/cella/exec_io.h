@@ -31,7 +31,4 @@ void exec_signals_target(struct cella_rpc_client *c, uint64_t id);
 /* Stream until the command is done; its exit code, or ours on error. */
 int exec_run(struct exec_run *r, bool in);
 
-/* Exit code for an error from the pipeline (69, 75, 77, 70). */
-int exec_exit_code(int err);
-
 #endif

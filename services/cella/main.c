@@ -1,6 +1,7 @@
 /*
- * cella: the host (and enclave) CLI. main() only finds the verb and hands
- * over; each verb lives in cmd_NAME.c and parses its own flags.
+ * cella: the host (and enclave) CLI. main() finds the verb, parses its
+ * flags from the verb's option table (and prints its --help), and hands
+ * the operands over; each verb lives in cmd_NAME.c.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "common/net/nngio.h"
 #include "services/cella/cmd.h"
 #include "services/cella/conn.h"
+#include "proto/ports.h"
 
 /* One table for every verb; a verb's --help adds only its own meanings. */
 static const char exit_codes[] =
@@ -30,6 +32,7 @@ static const char exit_codes[] =
 	"  70  internal error\n"
 	"  73  a path to write cannot be made: its directory is missing,\n"
 	"      something is in the way, or it exists (without --force)\n"
+	"  75  temporary: no answer in time (try again)\n"
 	"  77  refused: an operator role, the enclave's policy or allowed\n"
 	"      roots (or a path that leads out of them), a directory another\n"
 	"      user owns or others can write, a key others can read\n"
@@ -41,11 +44,40 @@ usage(FILE *f)
 	fprintf(f, "usage: cella [--control URL] COMMAND [ARGS...]\n\n"
 		   "  --control URL  cella-init's control socket for the service\n"
 		   "                 verbs (also $CELLA_CONTROL; default\n"
-		   "                 ipc:///run/cella/init.sock)\n\ncommands:\n");
-	for (const struct cella_cmd *c = cella_cmds; c->name != NULL; c++)
-		fprintf(f, "  %-10s %s\n", c->name, c->summary);
-	fprintf(f, "\n%s\n%s\n'cella COMMAND --help' describes each command.\n",
-		cella_conn_usage, exit_codes);
+		   "                 " CELLA_IPC_INIT_URL ")\n\ncommands:\n");
+	for (const struct cella_cmd *const *c = cella_cmds; *c != NULL; c++)
+		fprintf(f, "  %-10s %s\n", (*c)->name, (*c)->summary);
+	cella_conn_print_usage(f);
+	fprintf(f, "\n%s\n'cella COMMAND --help' describes each command.\n",
+		exit_codes);
+}
+
+static const struct cella_opt no_opts[] = {{0}};
+
+/* Parse c's flags (--help is answered here), then run it. */
+static int
+run_verb(const struct cella_cmd *c, int argc, char **argv)
+{
+	char prog[64];
+	struct cella_optset s = {
+		.prog = prog,
+		.args = c->args,
+		.about = c->help,
+		.opts = c->opts != NULL ? c->opts : no_opts,
+		.more = c->more,
+		.more_fn = c->connects ? cella_conn_print_usage : NULL,
+		.in_order = c->in_order,
+		.min_args = c->min_args,
+		.max_args = c->max_args,
+	};
+	int first, rv;
+
+	snprintf(prog, sizeof(prog), "cella %s", c->name);
+	rv = cella_opts_parse(&s, argc, argv, &first);
+	if (rv != CELLA_OPTS_RUN)
+		return cella_opts_exit(rv);
+	argv[first - 1] = argv[0]; /* the verb, then the operands */
+	return c->run(argc - first + 1, argv + first - 1);
 }
 
 int
@@ -72,7 +104,9 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	for (const struct cella_cmd *c = cella_cmds; c->name != NULL; c++) {
+	for (const struct cella_cmd *const *cp = cella_cmds; *cp != NULL; cp++) {
+		const struct cella_cmd *c = *cp;
+
 		if (strcmp(argv[1], c->name) != 0)
 			continue;
 		argc--;
@@ -86,7 +120,7 @@ main(int argc, char **argv)
 		 * verbs that start processes: they would inherit it.) */
 		if (c->connects)
 			signal(SIGPIPE, SIG_IGN);
-		rv = c->run(argc, argv);
+		rv = run_verb(c, argc, argv);
 		/* A vsock URL's private socket goes with its relay. */
 		cella_nng_shutdown();
 		return rv;

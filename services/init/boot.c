@@ -4,6 +4,7 @@
  * exists or after it ended, never during.
  */
 #include "services/init/boot.h"
+#include "common/core/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -177,15 +178,6 @@ init_boot_entropy(void)
 	return rv;
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int
 heartbeat_exchange(int fd, uint64_t deadline)
 {
@@ -197,7 +189,7 @@ heartbeat_exchange(int fd, uint64_t deadline)
 	if (write(fd, &b, 1) != 1)
 		return -errno;
 	for (;;) {
-		now = mono_ms();
+		now = cella_mono_ms();
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		if (poll(&p, 1, (int)(deadline - now)) < 0 && errno != EINTR)
@@ -217,7 +209,7 @@ init_boot_heartbeat(const char *url, uint64_t timeout_ms)
 {
 	struct cella_diag d = {{0}};
 	struct cella_addr a;
-	uint64_t deadline = mono_ms() + timeout_ms;
+	uint64_t deadline = cella_mono_ms() + timeout_ms;
 	int fd, rv;
 
 	rv = cella_addr_parse(url, &a, &d);
@@ -243,7 +235,7 @@ out:
 static int
 reap_for(int ms)
 {
-	uint64_t deadline = mono_ms() + (uint64_t)ms;
+	uint64_t deadline = cella_mono_ms() + (uint64_t)ms;
 	int n = 0, st;
 	pid_t pid;
 
@@ -252,7 +244,7 @@ reap_for(int ms)
 			n++;
 		if (pid < 0 && errno == ECHILD)
 			return n;
-		if (mono_ms() >= deadline)
+		if (cella_mono_ms() >= deadline)
 			return n;
 		usleep(5000);
 	}

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/core/clock.h"
 #include "common/core/log.h"
 #include "services/init/control.h"
 #include "services/init/run.h"
@@ -32,7 +33,7 @@ on_line(void *arg, uint8_t stream, bool partial, const uint8_t *p, size_t n)
 	char esc[INIT_ECHO_MAX * 4 + 16];
 
 	(void)init_logring_push(&r->ring, stream, partial, p, n,
-				init_wall_ns());
+				cella_wall_ns());
 	if (!cella_log_enabled(CELLA_LOG_INFO))
 		return;
 	init_line_escape(p, n, INIT_ECHO_MAX, esc, sizeof(esc));

@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "common/core/clock.h"
 #include "common/cbor/cbor.h"
 #include "services/init/ctlbody.h"
 #include "services/init/run.h"
@@ -17,7 +18,7 @@ cbor_item_t *
 init_body_status(const struct init_run *r)
 {
 	const struct init_svc *s = &r->svc;
-	uint64_t now = init_now_ms();
+	uint64_t now = cella_mono_ms();
 	cbor_item_t *m = cbor_new_indefinite_map();
 	char last[96];
 	bool ok;

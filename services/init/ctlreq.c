@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/core/clock.h"
 #include "common/cbor/cbor.h"
 #include "common/core/log.h"
 #include "common/rpc/operators.h"
@@ -147,7 +148,7 @@ do_append(struct init_control *c, void *req, const cbor_item_t *body,
 	snprintf(source, sizeof(source), "%.*s", (int)ss.n, (const char *)ss.p);
 	if (strlen(type) != ts.n || strlen(source) != ss.n)
 		return cella_diag_set(d, -EINVAL, "type and source hold no NUL");
-	rv = init_evlog_append(&c->ctx->evlog, type, source, init_wall_ms(),
+	rv = init_evlog_append(&c->ctx->evlog, type, source, cella_wall_ms(),
 			       data, &index);
 	if (rv < 0)
 		return cella_diag_set(d, rv, "event refused: %s%s",

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,109 +15,85 @@
 #include <unistd.h>
 
 #include "common/core/log.h"
+#include "common/core/opts.h"
 #include "common/net/nngio.h"
 #include "common/core/ready.h"
 #include "services/init/boot.h"
 #include "services/init/config.h"
 #include "services/init/control.h"
 #include "services/init/run.h"
+#include "proto/ports.h"
 
-#define LOG_BYTES_DEFAULT (4u << 20)
-#define LOG_BYTES_MIN 4096u
-#define LOG_BYTES_MAX (1u << 30)
+#define LOG_BYTES_DEFAULT 4194304 /* 4 MiB */
+#define LOG_BYTES_MIN 4096
+#define LOG_BYTES_MAX 1073741824 /* 1 GiB */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 struct init_opts {
 	const char *config, *control, *log_file;
-	unsigned long log_bytes;
+	uint64_t log_bytes;
 	int ready_fd;
 	bool check, print;
 };
 
+static struct init_opts args = {.ready_fd = -1, .log_bytes = LOG_BYTES_DEFAULT};
+
+static const struct cella_opt flags[] = {
+	{"config", 'c', CELLA_OPT_STR, &args.config, .metavar = "FILE",
+	 .help = "the configuration (required)"},
+	{"control", 0, CELLA_OPT_STR, &args.control, .metavar = "URL",
+	 .help = "the control API (default init.control, else\n"
+		 CELLA_IPC_INIT_URL ")"},
+	{"ready-fd", 0, CELLA_OPT_FD, &args.ready_fd, .metavar = "N",
+	 .help = "write one line to fd N once every service settled"},
+	{"log-file", 0, CELLA_OPT_STR, &args.log_file, .metavar = "PATH",
+	 .help = "log there instead of stderr (the services' echoed\n"
+		 "lines too); at --log-bytes it becomes PATH.1 and a\n"
+		 "fresh PATH starts: the newest lines are kept"},
+	{"log-bytes", 0, CELLA_OPT_U64, &args.log_bytes, .min = LOG_BYTES_MIN,
+	 .max = LOG_BYTES_MAX, .metavar = "N", .expect = "a size in bytes",
+	 .help = "--log-file's size (default " STR(LOG_BYTES_DEFAULT) ")"},
+	{"check-config", 'n', CELLA_OPT_FLAG, &args.check,
+	 .help = "validate the configuration and exit"},
+	{"print-config", 0, CELLA_OPT_FLAG, &args.print,
+	 .help = "print the effective configuration and exit"},
+	{"verbose", 'v', CELLA_OPT_ACTION, .fn = cella_opt_verbose,
+	 .help = "more logging (repeatable)"},
+	{0},
+};
+
 static void
-usage(FILE *f)
+more_help(FILE *f)
 {
-	fprintf(f,
-		"usage: cella-init --config FILE [--control URL] [--ready-fd N]\n"
-		"                  [--log-file PATH [--log-bytes N]]\n"
-		"                  [--check-config] [--print-config] [-v]\n\n"
-		"PID 1 for a cella enclave: boot duties, supervision of the\n"
-		"config's services, captured logs, the measured event log and\n"
-		"a control API (default %s).\n\n"
-		"  --log-file PATH  log there instead of stderr (the services'\n"
-		"                   echoed lines too); at --log-bytes (default\n"
-		"                   %u, %u..%u) it becomes PATH.1 and a fresh\n"
-		"                   PATH starts: the newest lines are kept\n\n"
-		"config keys (init: and services.<name>:):\n",
-		"ipc:///run/cella/init.sock", LOG_BYTES_DEFAULT, LOG_BYTES_MIN,
-		LOG_BYTES_MAX);
 	cella_conf_print_docs(f, cella_cfg_schema);
 }
 
+static const struct cella_optset optset = {
+	.prog = "cella-init",
+	.args = "--config FILE [OPTIONS]",
+	.about = "PID 1 for a cella enclave: boot duties, supervision of the\n"
+		 "config's services, captured logs, the measured event log and\n"
+		 "a control API.\n",
+	.opts = flags,
+	.more = "config keys (init: and services.<name>:):\n",
+	.more_fn = more_help,
+};
+
+/* -1 to go on, else what main returns: 0 after --help, 64 usage. */
 static int
-parse_bytes(const char *arg, unsigned long *out)
+parse_flags(int argc, char **argv)
 {
-	char *end;
+	int first, rv = cella_opts_parse(&optset, argc, argv, &first);
 
-	errno = 0;
-	*out = strtoul(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' ||
-	    *out < LOG_BYTES_MIN || *out > LOG_BYTES_MAX) {
-		fprintf(stderr, "cella-init: --log-bytes %s: a size in bytes, "
-				"%u..%u\n", arg, LOG_BYTES_MIN, LOG_BYTES_MAX);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int
-parse_flags(int argc, char **argv, struct init_opts *o)
-{
-	static const struct option longs[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"control", required_argument, NULL, 'C'},
-		{"ready-fd", required_argument, NULL, 'r'},
-		{"check-config", no_argument, NULL, 'n'},
-		{"print-config", no_argument, NULL, 'p'},
-		{"log-file", required_argument, NULL, 'l'},
-		{"log-bytes", required_argument, NULL, 'b'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	int ch;
-
-	o->ready_fd = -1;
-	o->log_bytes = LOG_BYTES_DEFAULT;
-	while ((ch = getopt_long(argc, argv, "c:nvh", longs, NULL)) != -1) {
-		switch (ch) {
-		case 'c': o->config = optarg; break;
-		case 'C': o->control = optarg; break;
-		case 'l': o->log_file = optarg; break;
-		case 'b':
-			if (parse_bytes(optarg, &o->log_bytes) < 0)
-				return EX_USAGE;
-			break;
-		case 'n': o->check = true; break;
-		case 'p': o->print = true; break;
-		case 'v': cella_log_verbose(); break;
-		case 'h': usage(stdout); exit(0);
-		case 'r':
-			o->ready_fd = cella_ready_parse(optarg);
-			if (o->ready_fd < 0) {
-				fprintf(stderr, "cella-init: --ready-fd %s: %s\n",
-					optarg, cella_strerror(o->ready_fd));
-				return EX_USAGE;
-			}
-			break;
-		default: return EX_USAGE;
-		}
-	}
-	if (o->config == NULL || optind != argc) {
-		fprintf(stderr, "cella-init: %s (try --help)\n",
-			o->config ? "unexpected argument" : "--config is required");
+	if (rv != CELLA_OPTS_RUN)
+		return cella_opts_exit(rv);
+	if (args.config == NULL) {
+		fprintf(stderr, "cella-init: --config is required (try "
+				"'cella-init --help')\n");
 		return EX_USAGE;
 	}
-	return 0;
+	return -1;
 }
 
 /*
@@ -200,7 +175,6 @@ out:
 int
 main(int argc, char **argv)
 {
-	struct init_opts o = {0};
 	struct init_conf *conf = NULL;
 	struct cella_diag d = {{0}};
 	bool pid1 = getpid() == 1;
@@ -210,22 +184,25 @@ main(int argc, char **argv)
 	init_signals_block(&set);
 	std_fds();
 	cella_log_init("init", CELLA_LOG_INFO);
-	rv = parse_flags(argc, argv, &o);
-	if (rv == 0 && o.log_file != NULL &&
-	    (rv = cella_log_open_file(o.log_file, o.log_bytes)) < 0) {
-		fprintf(stderr, "cella-init: --log-file %s: %s\n", o.log_file,
+	if ((rv = parse_flags(argc, argv)) == 0)
+		return 0; /* --help */
+	if (rv < 0)
+		rv = 0;
+	if (rv == 0 && args.log_file != NULL &&
+	    (rv = cella_log_open_file(args.log_file, args.log_bytes)) < 0) {
+		fprintf(stderr, "cella-init: --log-file %s: %s\n", args.log_file,
 			cella_strerror(rv));
 		rv = EX_CANTCREAT;
 	}
-	if (rv == 0 && init_conf_load(o.config, o.print ? stdout : NULL, &conf,
+	if (rv == 0 && init_conf_load(args.config, args.print ? stdout : NULL, &conf,
 				      &d) < 0) {
-		if (o.check || o.print)
+		if (args.check || args.print)
 			fprintf(stderr, "cella-init: %s\n", d.msg);
 		else
 			cella_log_error("config_failed", "msg=%s", cella_q(d.msg));
 		rv = EX_CONFIG;
 	}
-	if (rv != 0 || o.check || o.print) {
+	if (rv != 0 || args.check || args.print) {
 		init_conf_free(conf);
 		if (rv != 0 && pid1)
 			(void)init_boot_final(pid1, true);
@@ -234,7 +211,7 @@ main(int argc, char **argv)
 	cella_log_info("start", "pid=%d config=%s services=%zu", (int)getpid(),
 		       cella_q(conf->path), conf->nsvc);
 	boot_duties(conf);
-	rv = supervise(conf, &o, pid1);
+	rv = supervise(conf, &args, pid1);
 	(void)init_boot_final(pid1, conf->poweroff);
 	init_conf_free(conf);
 	cella_log_info("exit", "code=%d", rv);

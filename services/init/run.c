@@ -19,6 +19,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/core/clock.h"
 #include "common/cbor/cbor.h"
 #include "common/core/log.h"
 #include "services/init/control.h"
@@ -28,30 +29,6 @@
 
 #define INIT_DRAIN_POLL_MS 10
 #define INIT_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-uint64_t
-init_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t
-init_wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t
-init_wall_ms(void)
-{
-	return init_wall_ns() / 1000000;
-}
 
 static struct init_run *
 run_of(struct init_svc *s)
@@ -65,7 +42,7 @@ init_ctx_record(struct init_ctx *ctx, const char *type, cbor_item_t *data)
 	uint64_t idx;
 	int rv;
 
-	rv = init_evlog_append(&ctx->evlog, type, "init", init_wall_ms(), data,
+	rv = init_evlog_append(&ctx->evlog, type, "init", cella_wall_ms(), data,
 			       &idx);
 	if (rv < 0)
 		cella_log_error("evlog_refused", "type=%s err=%s", type,
@@ -296,7 +273,7 @@ op_spawn(struct init_svc *s)
 	if (rv < 0)
 		return rv;
 	s->pid = s->pgid = pid;
-	r->started_ms = init_now_ms();
+	r->started_ms = cella_mono_ms();
 	cella_log_info("svc_start", "service=%s pid=%d path=%s start=%u",
 		       r->conf->name, (int)pid, cella_q(r->exe_path), s->starts);
 	record_start(r, pid, script);
@@ -375,7 +352,7 @@ op_changed(struct init_svc *s, enum init_state from)
 	if (s->state == INIT_STARTING)
 		init_readychk_start(r);
 	if (s->state == INIT_READY)
-		r->ready_ms = init_now_ms();
+		r->ready_ms = cella_mono_ms();
 	/* It ended for good by itself (or was stopped): do not start it again. */
 	if (s->state == INIT_STOPPED || s->state == INIT_FAILED)
 		r->want = false;
@@ -400,7 +377,7 @@ const struct init_svc_ops init_run_ops = {
 int
 init_run_event(struct init_run *r, enum init_ev ev, int arg)
 {
-	int rv = init_svc_event(&r->svc, ev, init_now_ms(), arg);
+	int rv = init_svc_event(&r->svc, ev, cella_mono_ms(), arg);
 
 	if (rv < 0)
 		cella_log_debug("svc_event_refused", "service=%s state=%s ev=%s err=%s",

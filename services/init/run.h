@@ -92,12 +92,6 @@ void init_signals_block(sigset_t *set);
 int init_exe_find(const char *name, const char *workdir, char *const *envp,
 		  char *out, size_t cap);
 
-/* Monotonic milliseconds. */
-uint64_t init_now_ms(void);
-/* Wall-clock milliseconds and nanoseconds since the epoch. */
-uint64_t init_wall_ms(void);
-uint64_t init_wall_ns(void);
-
 /*
  * Set up ctx for conf on loop: signals blocked and on a signalfd, one run
  * per service (cgroup leaves when conf->cgroup is a cgroup2 mount), the

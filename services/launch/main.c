@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +26,7 @@
 
 #include "common/net/addr.h"
 #include "common/core/log.h"
+#include "common/core/opts.h"
 #include "common/core/ready.h"
 #include "proto/ports.h"
 #include "services/launch/sandbox.h"
@@ -44,119 +44,132 @@ struct launch {
 	int status;
 };
 
-static const char usage_text[] =
-	"usage: cella-launch --config FILE --mountpoint DIR [--init PATH]\n"
-	"                    [--cid N] [--hostname NAME] [--bind DIR]...\n"
-	"                    [--bind-ro DIR]... [--hide PATH]...\n"
-	"                    [--heartbeat URL|none] [--no-namespaces]\n"
-	"                    [--ready-fd N]\n"
-	"\n"
-	"Runs cella-init as PID 1 of an emulated enclave: new PID, mount,\n"
-	"network, UTS and IPC namespaces (and a user namespace when not\n"
-	"root), the host's root read-only with fresh /proc /sys /dev and\n"
-	"private /run and /tmp, only loopback. `cella up` runs it; you\n"
-	"rarely need to.\n"
-	"\n"
-	"  --config FILE     cella-init's configuration\n"
-	"  --mountpoint DIR  an empty directory to assemble the root on\n"
-	"  --init PATH       cella-init (default: found in PATH)\n"
-	"  --cid N           the enclave's CELLA_VSOCK_CID (default 16)\n"
-	"  --hostname NAME   the enclave's host name (default cella)\n"
-	"  --bind DIR        make DIR writable inside, at the same path\n"
-	"  --bind-ro DIR     make DIR visible read-only, at the same path\n"
-	"  --hide PATH       an empty directory (or a file nobody can\n"
-	"                    open) instead of PATH; /home, /root and the\n"
-	"                    shadow files are always hidden\n"
-	"  --heartbeat URL   answer the enclave's heartbeat there (default\n"
-	"                    vsock://3:9000; 'none': no heartbeat needed)\n"
-	"  --no-namespaces   no isolation at all (the process backend)\n"
-	"  --ready-fd N      write one line to N once the enclave is ready\n"
-	"\n"
-	"Exit: the enclave's PID 1's status (128+N for signal N); 64 usage,\n"
-	"77 namespaces not permitted, 76 no heartbeat, 71 system error.\n";
+static struct launch launch = {
+	.sbx = {.cid = 16, .hostname = "cella", .isolate = true},
+	.hb_url = "vsock://3:9000", .ready_fd = -1,
+	.enc_ready_rd = -1, .hb = {-1, -1, -1, -1},
+};
+static uint64_t cid_flag = 16;
+static bool no_namespaces;
 
 static int
-usage_error(const char *msg, const char *arg)
-{
-	fprintf(stderr, "cella-launch: %s%s%s (try --help)\n", msg,
-		arg ? " " : "", arg ? arg : "");
-	return EX_USAGE;
-}
-
-static int
-add_dir(const char **list, size_t *n, const char *dir)
+add_dir(const char **list, size_t *n, const char *dir, struct cella_diag *d)
 {
 	if (dir[0] != '/')
-		return usage_error("not an absolute path:", dir);
+		return cella_diag_set(d, -EINVAL, "not an absolute path");
 	if (*n == SBX_DIRS_MAX)
-		return usage_error("too many directories at", dir);
+		return cella_diag_set(d, -E2BIG, "more than %d directories",
+				      SBX_DIRS_MAX);
 	list[(*n)++] = dir;
 	return 0;
 }
 
 static int
-parse_opt(struct launch *l, int ch, const char *arg)
+add_rw(void *dst, const char *word, struct cella_diag *d)
 {
-	struct sbx_opts *o = &l->sbx;
-	char *end;
-	unsigned long v;
+	struct sbx_opts *o = dst;
 
-	switch (ch) {
-	case 'c': o->config = arg; return 0;
-	case 'm': o->mountpoint = arg; return 0;
-	case 'i': o->init = arg; return 0;
-	case 'H': o->hostname = arg; return 0;
-	case 'b': return add_dir(o->rw, &o->nrw, arg);
-	case 'B': return add_dir(o->ro, &o->nro, arg);
-	case 'x': return add_dir(o->hide, &o->nhide, arg);
-	case 'n': o->isolate = false; return 0;
-	case 'e': l->hb_url = strcmp(arg, "none") == 0 ? NULL : arg; return 0;
-	case 'C':
-		v = strtoul(arg, &end, 10);
-		if (*end != '\0' || end == arg || v < 3 || v > 0xfffffffeUL)
-			return usage_error("bad --cid", arg);
-		o->cid = (uint32_t)v;
-		return 0;
-	case 'r':
-		if ((l->ready_fd = cella_ready_parse(arg)) < 0)
-			return usage_error("bad --ready-fd", arg);
-		return 0;
-	case 'h': fputs(usage_text, stdout); exit(0);
-	default: return EX_USAGE;
-	}
+	return add_dir(o->rw, &o->nrw, word, d);
 }
 
 static int
+add_ro(void *dst, const char *word, struct cella_diag *d)
+{
+	struct sbx_opts *o = dst;
+
+	return add_dir(o->ro, &o->nro, word, d);
+}
+
+static int
+add_hide(void *dst, const char *word, struct cella_diag *d)
+{
+	struct sbx_opts *o = dst;
+
+	return add_dir(o->hide, &o->nhide, word, d);
+}
+
+static int
+set_heartbeat(void *dst, const char *word, struct cella_diag *d)
+{
+	(void)d;
+	*(const char **)dst = strcmp(word, "none") == 0 ? NULL : word;
+	return 0;
+}
+
+static const struct cella_opt flags[] = {
+	{"config", 0, CELLA_OPT_STR, &launch.sbx.config, .metavar = "FILE",
+	 .help = "cella-init's configuration (required)"},
+	{"mountpoint", 0, CELLA_OPT_STR, &launch.sbx.mountpoint,
+	 .metavar = "DIR", .help = "an empty directory to assemble the root on"},
+	{"init", 0, CELLA_OPT_STR, &launch.sbx.init, .metavar = "PATH",
+	 .help = "cella-init (default: found in PATH)"},
+	{"cid", 0, CELLA_OPT_U64, &cid_flag, .min = 3, .max = 0xfffffffe,
+	 .metavar = "N", .help = "the enclave's CELLA_VSOCK_CID (default 16)"},
+	{"hostname", 0, CELLA_OPT_STR, &launch.sbx.hostname, .metavar = "NAME",
+	 .help = "the enclave's host name (default cella)"},
+	{"bind", 0, CELLA_OPT_FUNC, &launch.sbx, .fn = add_rw, .metavar = "DIR",
+	 .help = "make DIR writable inside, at the same path"},
+	{"bind-ro", 0, CELLA_OPT_FUNC, &launch.sbx, .fn = add_ro,
+	 .metavar = "DIR",
+	 .help = "make DIR visible read-only, at the same path"},
+	{"hide", 0, CELLA_OPT_FUNC, &launch.sbx, .fn = add_hide,
+	 .metavar = "PATH",
+	 .help = "an empty directory (or a file nobody can\n"
+		 "open) instead of PATH; /home, /root and the\n"
+		 "shadow files are always hidden"},
+	{"heartbeat", 0, CELLA_OPT_FUNC, &launch.hb_url, .fn = set_heartbeat,
+	 .metavar = "URL",
+	 .help = "answer the enclave's heartbeat there (default\n"
+		 "vsock://3:9000; 'none': no heartbeat needed)"},
+	{"no-namespaces", 0, CELLA_OPT_FLAG, &no_namespaces,
+	 .help = "no isolation at all (the process backend)"},
+	{"ready-fd", 0, CELLA_OPT_FD, &launch.ready_fd, .metavar = "N",
+	 .help = "write one line to N once the enclave is ready"},
+	{0},
+};
+
+static const struct cella_optset optset = {
+	.prog = "cella-launch",
+	.args = "--config FILE --mountpoint DIR [OPTIONS]",
+	.about = "Runs cella-init as PID 1 of an emulated enclave: new PID, "
+		 "mount,\n"
+		 "network, UTS and IPC namespaces (and a user namespace when "
+		 "not\n"
+		 "root), the host's root read-only with fresh /proc /sys /dev "
+		 "and\n"
+		 "private /run and /tmp, only loopback. `cella up` runs it; "
+		 "you\n"
+		 "rarely need to.\n",
+	.opts = flags,
+	.more = "Exit: the enclave's PID 1's status (128+N for signal N); 64 "
+		"usage,\n"
+		"77 namespaces not permitted, 76 no heartbeat, 71 system "
+		"error.\n",
+};
+
+static int
+usage_error(const char *msg)
+{
+	fprintf(stderr, "cella-launch: %s (try 'cella-launch --help')\n", msg);
+	return EX_USAGE;
+}
+
+/* -1 to go on, else what main returns: 0 after --help, 64 usage. */
+static int
 parse_flags(struct launch *l, int argc, char **argv)
 {
-	static const struct option longs[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"mountpoint", required_argument, NULL, 'm'},
-		{"init", required_argument, NULL, 'i'},
-		{"cid", required_argument, NULL, 'C'},
-		{"hostname", required_argument, NULL, 'H'},
-		{"bind", required_argument, NULL, 'b'},
-		{"bind-ro", required_argument, NULL, 'B'},
-		{"hide", required_argument, NULL, 'x'},
-		{"heartbeat", required_argument, NULL, 'e'},
-		{"no-namespaces", no_argument, NULL, 'n'},
-		{"ready-fd", required_argument, NULL, 'r'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	int ch, rv;
+	int first, rv = cella_opts_parse(&optset, argc, argv, &first);
 
-	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1)
-		if ((rv = parse_opt(l, ch, optarg)) != 0)
-			return rv;
-	if (optind != argc)
-		return usage_error("unexpected argument", argv[optind]);
+	if (rv != CELLA_OPTS_RUN)
+		return cella_opts_exit(rv);
+	l->sbx.cid = (uint32_t)cid_flag;
+	l->sbx.isolate = !no_namespaces;
 	if (l->sbx.config == NULL)
-		return usage_error("--config is required", NULL);
+		return usage_error("--config is required");
 	if (l->sbx.isolate && (l->sbx.mountpoint == NULL ||
 			       l->sbx.mountpoint[0] != '/'))
-		return usage_error("--mountpoint must be an absolute path", NULL);
-	return 0;
+		return usage_error("--mountpoint must be an absolute path");
+	return -1;
 }
 
 /* cella-init by absolute path: the new root shows the host's at the
@@ -378,11 +391,7 @@ start(struct launch *l)
 int
 main(int argc, char **argv)
 {
-	static struct launch l = {
-		.sbx = {.cid = 16, .hostname = "cella", .isolate = true},
-		.hb_url = "vsock://3:9000", .ready_fd = -1,
-		.enc_ready_rd = -1, .hb = {-1, -1, -1, -1},
-	};
+	struct launch *l = &launch;
 	char init[4096];
 	sigset_t set;
 	int rv;
@@ -391,10 +400,10 @@ main(int argc, char **argv)
 	/* Our supervisor gone means nobody can stop the enclave: stop it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() == 1)
 		return EX_OSERR;
-	if ((rv = parse_flags(&l, argc, argv)) != 0)
+	if ((rv = parse_flags(l, argc, argv)) >= 0)
 		return rv;
-	if (find_init(&l, init, sizeof(init)) < 0) {
-		fprintf(stderr, "cella-launch: %s not found\n", l.sbx.init);
+	if (find_init(l, init, sizeof(init)) < 0) {
+		fprintf(stderr, "cella-launch: %s not found\n", l->sbx.init);
 		return EX_UNAVAILABLE;
 	}
 	sigemptyset(&set);
@@ -402,22 +411,22 @@ main(int argc, char **argv)
 		sigaddset(&set, (int[]){SIGTERM, SIGINT, SIGHUP, SIGQUIT}[s]);
 	sigaddset(&set, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
-	    (l.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+	    (l->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		return EX_OSERR;
-	if ((rv = open_heartbeat(&l)) != 0)
+	if ((rv = open_heartbeat(l)) != 0)
 		return rv;
-	if ((rv = start(&l)) != 0) {
-		close_heartbeat(&l);
+	if ((rv = start(l)) != 0) {
+		close_heartbeat(l);
 		return rv;
 	}
-	loop(&l);
-	close_heartbeat(&l);
+	loop(l);
+	close_heartbeat(l);
 	for (int i = 0; i < HB_CONNS_MAX; i++)
-		if (l.hb[i] >= 0)
-			close(l.hb[i]);
-	if (l.enc_ready_rd >= 0)
-		close(l.enc_ready_rd);
-	close(l.sigfd);
-	cella_log_info("exit", "code=%d", l.status);
-	return l.status;
+		if (l->hb[i] >= 0)
+			close(l->hb[i]);
+	if (l->enc_ready_rd >= 0)
+		close(l->enc_ready_rd);
+	close(l->sigfd);
+	cella_log_info("exit", "code=%d", l->status);
+	return l->status;
 }

@@ -91,7 +91,7 @@ pfp_drained(void *arg)
 {
 	struct pfp *p = arg;
 
-	cella_log_info("drained", "");
+	cella_log_event(CELLA_LOG_INFO, "drained");
 	pfp_close(p);
 }
 
@@ -222,7 +222,7 @@ out:
 	uv_run(&p.loop, UV_RUN_DEFAULT);
 	pfp_bridge_free(p.bridge);
 	if (uv_loop_close(&p.loop) != 0) {
-		cella_log_error("loop_not_empty", "");
+		cella_log_event(CELLA_LOG_ERROR, "loop_not_empty");
 		code = EX_SOFTWARE;
 	}
 	if (p.sigfd >= 0)

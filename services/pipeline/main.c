@@ -6,7 +6,6 @@
  * use it is decided per request (svc.c); what a request does, in exec.c
  * and the file modules.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "common/conf/cella/cellacfg.h"
 #include "common/core/log.h"
+#include "common/core/opts.h"
 #include "common/net/nngio.h"
 #include "common/core/ready.h"
 #include "services/pipeline/pipe.h"
@@ -27,60 +27,54 @@ struct opts {
 	bool check;
 };
 
+static struct opts args = {.ready_fd = -1};
+
+static const struct cella_opt flags[] = {
+	{"config", 'c', CELLA_OPT_STR, &args.config, .metavar = "FILE",
+	 .help = "cella.yaml (required); its pipeline: section applies"},
+	{"listen", 0, CELLA_OPT_STR, &args.listen, .metavar = "URL",
+	 .help = "pipeline.listen"},
+	{"ready-fd", 0, CELLA_OPT_FD, &args.ready_fd, .metavar = "N",
+	 .help = "write one line to fd N once serving"},
+	{"check-config", 'n', CELLA_OPT_FLAG, &args.check,
+	 .help = "validate the configuration and exit"},
+	{"verbose", 'v', CELLA_OPT_ACTION, .fn = cella_opt_verbose,
+	 .help = "more logging (repeatable)"},
+	{0},
+};
+
 static void
-usage(FILE *f)
+more_help(FILE *f)
 {
-	fprintf(f,
-		"usage: cella-pipeline --config FILE [--listen URL] "
-		"[--ready-fd N]\n"
-		"                      [--check-config] [-v]\n\n"
-		"Runs commands (cella exec) and moves files (cella cp) for\n"
-		"local peers and for operators the attested bridge admits,\n"
-		"as the config's policy allows. Every command and received\n"
-		"file is appended to cella-init's event log (init.control).\n\n"
-		"config keys (pipeline:):\n");
 	cella_conf_print_docs(f, cella_cfg_pipeline_keys);
 }
 
-static int
-parse(int argc, char **argv, struct opts *o)
-{
-	static const struct option longs[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"listen", required_argument, NULL, 'l'},
-		{"ready-fd", required_argument, NULL, 'r'},
-		{"check-config", no_argument, NULL, 'n'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	int ch;
+static const struct cella_optset optset = {
+	.prog = "cella-pipeline",
+	.args = "--config FILE [OPTIONS]",
+	.about = "Runs commands (cella exec) and moves files (cella cp) for\n"
+		 "local peers and for operators the attested bridge admits,\n"
+		 "as the config's policy allows. Every command and received\n"
+		 "file is appended to cella-init's event log (init.control).\n",
+	.opts = flags,
+	.more = "config keys (pipeline:):\n",
+	.more_fn = more_help,
+};
 
-	o->ready_fd = -1;
-	while ((ch = getopt_long(argc, argv, "c:nvh", longs, NULL)) != -1) {
-		switch (ch) {
-		case 'c': o->config = optarg; break;
-		case 'l': o->listen = optarg; break;
-		case 'n': o->check = true; break;
-		case 'v': cella_log_verbose(); break;
-		case 'h': usage(stdout); exit(0);
-		case 'r':
-			if ((o->ready_fd = cella_ready_parse(optarg)) < 0) {
-				fprintf(stderr, "cella-pipeline: --ready-fd %s: "
-						"%s\n", optarg,
-					cella_strerror(o->ready_fd));
-				return EX_USAGE;
-			}
-			break;
-		default: return EX_USAGE;
-		}
-	}
-	if (o->config == NULL || optind != argc) {
-		fprintf(stderr, "cella-pipeline: %s (try --help)\n",
-			o->config ? "unexpected argument" : "--config is required");
+/* -1 to go on, else what main returns: 0 after --help, 64 usage. */
+static int
+parse(int argc, char **argv)
+{
+	int first, rv = cella_opts_parse(&optset, argc, argv, &first);
+
+	if (rv != CELLA_OPTS_RUN)
+		return cella_opts_exit(rv);
+	if (args.config == NULL) {
+		fprintf(stderr, "cella-pipeline: --config is required (try "
+				"'cella-pipeline --help')\n");
 		return EX_USAGE;
 	}
-	return 0;
+	return -1;
 }
 
 static int
@@ -127,14 +121,13 @@ main(int argc, char **argv)
 	struct pipe_conf pc = {0};
 	struct cella_diag d = {{0}};
 	struct pipe_svc *s = NULL;
-	struct opts o = {0};
 	uv_loop_t loop;
 	int rv;
 
 	cella_log_init("pipeline", CELLA_LOG_INFO);
-	if ((rv = parse(argc, argv, &o)) != 0 || (rv = load(&o, &pc)) != 0)
+	if ((rv = parse(argc, argv)) >= 0 || (rv = load(&args, &pc)) != 0)
 		return rv;
-	if (o.check)
+	if (args.check)
 		goto out;
 	prepare(&pc);
 	if ((s = calloc(1, sizeof(*s))) == NULL || uv_loop_init(&loop) < 0) {
@@ -150,7 +143,7 @@ main(int argc, char **argv)
 			       pc.allowed & CELLA_ROLE_EXEC ? "allowed" : "denied",
 			       pc.allowed & CELLA_ROLE_FILES ? "allowed"
 							     : "denied");
-		cella_ready_notify(o.ready_fd);
+		cella_ready_notify(args.ready_fd);
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
 	pipe_svc_fini(s);

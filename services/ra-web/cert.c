@@ -18,6 +18,7 @@
 
 #include "common/attest/attdoc.h"
 #include "common/cbor/cbor.h"
+#include "common/core/clock.h"
 #include "common/attest/cose.h"
 #include "common/core/log.h"
 #include "services/ra-web/srv.h"
@@ -69,15 +70,12 @@ attest_spki(struct ra_srv *s, struct cella_nsm *nsm, struct cella_buf *doc,
 	    int64_t *not_after, struct cella_diag *d)
 {
 	struct cella_span ud = CELLA_SPAN(s->tls->spki_sha256, 32);
-	struct timespec t0, t1;
+	uint64_t t0;
 	int rv;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = cella_mono_us();
 	rv = cella_nsm_attest(nsm, &ud, NULL, NULL, doc, d);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ra_metrics_attest(&s->metrics,
-			  (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
-				     (t1.tv_nsec - t0.tv_nsec) / 1000));
+	ra_metrics_attest(&s->metrics, cella_mono_us() - t0);
 	if (rv == 0)
 		rv = leaf_not_after(doc->p, doc->len, not_after, d);
 	return rv;

@@ -1,5 +1,6 @@
 /* evlog: ask cella-init for the event log's head; encode it as user_data. */
 #include "services/ra-web/evlog.h"
+#include "common/core/clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -23,15 +24,6 @@ ra_evlog_fini(struct ra_evlog *e)
 	cella_rpc_client_free(e->c);
 	e->c = NULL;
 	pthread_mutex_destroy(&e->mu);
-}
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* One INIT_EVENTS call from past the end: the head and length only.
@@ -79,8 +71,8 @@ ra_evlog_user_data(struct ra_evlog *e, uint8_t head[48], uint64_t *len,
 		return -ENOTCONN;
 	pthread_mutex_lock(&e->mu);
 	rv = ask(e, head, len, &d);
-	if (rv < 0 && mono_ms() - e->warned_ms >= 60000) {
-		e->warned_ms = mono_ms();
+	if (rv < 0 && cella_mono_ms() - e->warned_ms >= 60000) {
+		e->warned_ms = cella_mono_ms();
 		cella_log_warn("evlog_unavailable",
 			       "url=%s err=%s msg=%s (documents go out without "
 			       "the event log head)",

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/core/clock.h"
 #include "common/core/buf.h"
 #include "common/core/log.h"
 #include "services/ra-web/srv.h"
@@ -44,15 +45,6 @@ struct http_job {
 	unsigned npcrs;
 };
 
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void
 ref_disposed(void *p)
 {
@@ -71,7 +63,7 @@ run_attest(struct ra_job *j, struct cella_nsm *nsm)
 	struct cella_span nonce = CELLA_SPAN(hj->nonce, hj->nonce_len);
 	struct cella_span ud;
 	struct cella_buf udb;
-	uint64_t t0 = now_us();
+	uint64_t t0 = cella_mono_us();
 
 	cella_buf_init(&udb, 256);
 	hj->has_evlog = ra_evlog_user_data(&hj->lj.srv->evlog, hj->evlog_head,
@@ -80,7 +72,7 @@ run_attest(struct ra_job *j, struct cella_nsm *nsm)
 	hj->rv = cella_nsm_attest(nsm, hj->has_evlog ? &ud : NULL, &nonce, NULL,
 				  &hj->doc, &hj->d);
 	cella_buf_fini(&udb);
-	ra_metrics_attest(&hj->lj.srv->metrics, now_us() - t0);
+	ra_metrics_attest(&hj->lj.srv->metrics, cella_mono_us() - t0);
 	ra_srv_post(&hj->lj);
 }
 

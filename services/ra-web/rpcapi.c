@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/core/clock.h"
 #include "common/cbor/cbor.h"
 #include "common/core/log.h"
 #include "services/ra-web/srv.h"
@@ -26,15 +27,6 @@ struct rpc_job {
 	struct ra_rpc_args a;
 	uint64_t t0_us;
 };
-
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* A required key: absent is malformed, not "not found". */
 static int
@@ -184,13 +176,13 @@ call_attest(struct rpc_job *j, struct cella_nsm *nsm, cbor_item_t **body,
 {
 	const struct ra_rpc_args *a = &j->a;
 	struct cella_buf doc;
-	uint64_t t0 = now_us();
+	uint64_t t0 = cella_mono_us();
 	int rv;
 
 	cella_buf_init(&doc, CELLA_NSM_RESPONSE_MAX);
 	rv = cella_nsm_attest(nsm, opt(&a->user_data), opt(&a->nonce),
 			      opt(&a->public_key), &doc, d);
-	ra_metrics_attest(&j->srv->metrics, now_us() - t0);
+	ra_metrics_attest(&j->srv->metrics, cella_mono_us() - t0);
 	if (rv == 0)
 		*body = bytes_reply("document", doc.p, doc.len, &rv);
 	cella_buf_fini(&doc);
@@ -269,7 +261,7 @@ log_rpc(struct ra_srv *s, uint32_t type, int rv, uint64_t t0_us)
 	cella_log_info("rpc", "msg=%s result=%s ms=%.3f",
 		       mi != NULL ? mi->name : "?",
 		       rv < 0 ? cella_errname(rv) : "ok",
-		       (double)(now_us() - t0_us) / 1e3);
+		       (double)(cella_mono_us() - t0_us) / 1e3);
 }
 
 static void
@@ -307,7 +299,7 @@ ra_rpc_handler(struct cella_rpc_req *req, const struct cella_env *env,
 		return -ENOMEM;
 	j->srv = s;
 	j->req = req;
-	j->t0_us = now_us();
+	j->t0_us = cella_mono_us();
 	j->job.run = run_rpc;
 	rv = ra_rpc_parse(env->type, env->body, &j->a, &d);
 	if (rv == 0 && changes_pcrs(env->type) && cella_rpc_req_peer(req)->remote)

@@ -349,7 +349,7 @@ teardown(struct ra_srv *s, int code)
 	ra_cert_fini(s);
 	uv_run(s->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(s->loop) != 0) {
-		cella_log_error("loop_not_empty", "");
+		cella_log_event(CELLA_LOG_ERROR, "loop_not_empty");
 		code = EX_SOFTWARE;
 	}
 	ra_pool_free(s->pool);

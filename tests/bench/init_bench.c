@@ -29,17 +29,9 @@
 #include "common/net/nngio.h"
 #include "common/rpc/rpc.h"
 #include "tests/lib/argnum.h"
+#include "common/core/clock.h"
 
 static char svctool[4096], initbin[4096], dir[] = "/tmp/cella-bench-XXXXXX";
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static int
 cmp_double(const void *a, const void *b)
@@ -96,10 +88,10 @@ static double
 plain_spawn_ms(void)
 {
 	char *argv[] = {svctool, "--ready-fd", "3", NULL};
-	double t0 = now_ms(), t;
+	double t0 = (cella_mono_s() * 1e3), t;
 	pid_t pid = spawn_ready(argv);
 
-	t = now_ms() - t0;
+	t = (cella_mono_s() * 1e3) - t0;
 	stop(pid);
 	return t;
 }
@@ -171,13 +163,13 @@ restart_ms(struct cella_rpc_client *c)
 
 	if (status(c, &pid, &ready) < 0 || !ready)
 		exit(70);
-	t0 = now_ms();
+	t0 = (cella_mono_s() * 1e3);
 	kill((pid_t)pid, SIGKILL);
 	do {
 		if (status(c, &npid, &ready) < 0)
 			exit(70);
 	} while (npid == pid || !ready);
-	return now_ms() - t0;
+	return (cella_mono_s() * 1e3) - t0;
 }
 
 int
@@ -214,15 +206,15 @@ main(int argc, char **argv)
 
 	write_config(conf, 10);
 	for (int i = 0; i < rounds; i++) {
-		double t0 = now_ms();
+		double t0 = (cella_mono_s() * 1e3);
 
 		init = start_init(conf);
-		a[i] = now_ms() - t0;
+		a[i] = (cella_mono_s() * 1e3) - t0;
 		stop(init);
-		t0 = now_ms();
+		t0 = (cella_mono_s() * 1e3);
 		for (int k = 0; k < 10; k++)
 			plain_spawn_ms();
-		b[i] = now_ms() - t0;
+		b[i] = (cella_mono_s() * 1e3) - t0;
 	}
 	boot = median(a, rounds);
 	plain10 = median(b, rounds);

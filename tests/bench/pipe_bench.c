@@ -18,15 +18,7 @@
 #include "common/cbor/cbor.h"
 #include "common/rpc/rpc.h"
 #include "tests/lib/argnum.h"
-
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
+#include "common/core/clock.h"
 
 static int
 cmp(const void *a, const void *b)
@@ -102,7 +94,7 @@ main(int argc, char **argv)
 		return 69;
 	}
 	for (int i = 0; i < n; i++) {
-		double t0 = now_us();
+		double t0 = (cella_mono_s() * 1e6);
 
 		if (c != NULL) {
 			if (one_exec(c) < 0)
@@ -120,7 +112,7 @@ main(int argc, char **argv)
 				return 1;
 			waitpid(pid, &st, 0);
 		}
-		v[i] = now_us() - t0;
+		v[i] = (cella_mono_s() * 1e6) - t0;
 	}
 	report(v, n);
 	cella_rpc_client_free(c);

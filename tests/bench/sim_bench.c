@@ -26,6 +26,7 @@
 #include "common/nsm/sim/nsm_sim.h"
 #include "common/nsm/sim/nsm_simca.h"
 #include "tests/lib/argnum.h"
+#include "common/core/clock.h"
 
 struct opts {
 	double seconds;
@@ -40,12 +41,6 @@ clock_s(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-now_s(void)
-{
-	return clock_s(CLOCK_MONOTONIC);
 }
 
 /* CPU seconds of the calling thread: steady on a busy machine. */
@@ -77,7 +72,7 @@ raw_signs(double seconds, struct rate *acc)
 	static EVP_PKEY *key;
 	static uint8_t msg[4700];
 	uint8_t sig[128];
-	double t0 = now_s(), c0 = cpu_s(), t;
+	double t0 = cella_mono_s(), c0 = cpu_s(), t;
 
 	if (key == NULL) {
 		key = EVP_EC_gen("P-384");
@@ -92,7 +87,7 @@ raw_signs(double seconds, struct rate *acc)
 			die("raw sign", "OpenSSL failed");
 		EVP_MD_CTX_free(ctx);
 		acc->n++;
-		t = now_s() - t0;
+		t = cella_mono_s() - t0;
 	} while (t < seconds);
 	acc->wall += t;
 	acc->cpu += cpu_s() - c0;
@@ -182,20 +177,20 @@ burst(struct cella_nsm *nsm, unsigned pool, double seconds, struct rate *raw,
 {
 	struct cella_nsm_sim *sim = cella_nsm_sim_of(nsm);
 	struct cella_buf doc;
-	double t0 = now_s(), s, c;
+	double t0 = cella_mono_s(), s, c;
 
 	cella_buf_init(&doc, CELLA_NSM_RESPONSE_MAX);
-	while (docs->wall < seconds && now_s() - t0 < seconds * 6) {
+	while (docs->wall < seconds && cella_mono_s() - t0 < seconds * 6) {
 		if (cella_nsm_sim_wait_pool(sim, 60000) < 0)
 			die("pool", "never filled");
 		raw_signs(docs->n > 0 ? docs->wall / (double)docs->n * pool :
 					0.05,
 			  raw);
-		s = now_s();
+		s = cella_mono_s();
 		c = cpu_s();
 		for (unsigned i = 0; i < pool; i++)
 			one_doc(nsm, &doc);
-		docs->wall += now_s() - s;
+		docs->wall += cella_mono_s() - s;
 		docs->cpu += cpu_s() - c;
 		docs->n += pool;
 	}
@@ -214,12 +209,12 @@ sustained_rate(struct cella_nsm *nsm, unsigned drain, double seconds,
 	cella_buf_init(&doc, CELLA_NSM_RESPONSE_MAX);
 	for (unsigned i = 0; i < drain; i++)
 		one_doc(nsm, &doc);
-	t0 = now_s();
+	t0 = cella_mono_s();
 	p0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 	do {
 		one_doc(nsm, &doc);
 		n++;
-		t = now_s() - t0;
+		t = cella_mono_s() - t0;
 	} while (t < seconds);
 	*cpu_ms_per_doc = (clock_s(CLOCK_PROCESS_CPUTIME_ID) - p0) * 1e3 /
 			  (double)n;

@@ -25,7 +25,8 @@ new=$(host --key "$T/alice.pem" ps --json | grep -A8 '"worker"' | sed -n 's/.*"p
 [ -n "$old" ] && [ -n "$new" ] && [ "$old" != "$new" ] ||
 	fail "restart through the bridge: pid $old -> $new"
 expect_exit 0 host --key "$T/ops.pem" logs worker
-expect_exit 1 host --key "$T/ops.pem" restart worker
+# A role the operator lacks is a refusal: 77, as in every verb.
+expect_exit 77 host --key "$T/ops.pem" restart worker
 expect_contains "$T/last.err" "operator 'ops' lacks the role services"
 wait_contains "$T/init.log" "evt=ctl_denied"
 

@@ -2,7 +2,7 @@
 # cli_config_fifo: a configuration that is not a regular file (a FIFO no
 # one writes to, a directory, a device) is refused at once with what it is,
 # by the CLI (exit 66, the input path is wrong), by every daemon that
-# reads cella.yaml (exit 78, a permanent config error; ra-web 66) and for
+# reads cella.yaml (exit 78, a permanent config error) and for
 # the operator key, instead of blocking forever in open(). A regular file
 # works.
 . "$CELLA_SOURCE_ROOT/tests/integ/lib.sh"
@@ -26,9 +26,9 @@ done
 expect_exit 0 within "$CELLA" config -q -f "$T/ok.yaml"
 
 # The daemons: a permanent configuration error, named in the log (ra-web
-# says 66 for a config path it cannot use, as for a missing one).
+# too: a config path it cannot use is no temporary fault).
 for d in init/cella-init:78 pipeline/cella-pipeline:78 \
-	pf-proxy/cella-pf-proxy:78 ra-web/cella-ra-web:66; do
+	pf-proxy/cella-pf-proxy:78 ra-web/cella-ra-web:78; do
 	expect_exit "${d#*:}" within "$B/services/${d%:*}" --config "$T/fifo.yaml"
 	expect_contains "$T/last.err" "$T/fifo.yaml: not a regular file (a FIFO)"
 done

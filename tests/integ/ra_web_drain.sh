@@ -1,6 +1,7 @@
 # ra_web_drain: start-up and shutdown of cella-ra-web. --check-config and
 # --print-config stop after the configuration (0, or 78 naming the key);
-# start-up failures exit with the documented codes (78 configuration, 69
+# start-up failures exit with the documented codes (78 configuration,
+# a missing file included, 69
 # unavailable, 64 usage). SIGTERM with an idle keep-alive connection exits
 # 0 at once, not after the drain timeout; SIGTERM with requests in flight
 # answers every one of them first; a zero drain timeout forces the close.
@@ -19,7 +20,7 @@ expect_exit 78 "$RA" --check-config --config "$T/bad.yaml"
 expect_contains "$T/last.err" "bad.yaml:3: attestation.https.max_url_bytes: 10 is below the minimum 256"
 expect_exit 78 "$RA" --check-config --listen "unix:///x"
 expect_contains "$T/last.err" "command line: attestation.https.listen: expected a tcp:// URL"
-expect_exit 66 "$RA" --check-config --config "$T/missing.yaml"
+expect_exit 78 "$RA" --check-config --config "$T/missing.yaml"
 expect_exit 64 "$RA" --frobnicate
 expect_exit 64 "$RA" extra-argument
 expect_exit 0 "$RA" --help

@@ -40,6 +40,7 @@
 #include "common/bridge/tls.h"
 #include "common/attest/verify.h"
 #include "tests/lib/argnum.h"
+#include "common/core/clock.h"
 
 #define HOLD_WAIT_MS 120000
 
@@ -48,15 +49,6 @@ die(const char *what, const char *why)
 {
 	fprintf(stderr, "bridgepeer: %s: %s\n", what, why);
 	exit(1);
-}
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* --- hold ---------------------------------------------------------------- */
@@ -93,11 +85,11 @@ run_hold(const char *url, int n, int ready_fd)
 		die("epoll", strerror(errno));
 	hold_open(url, ep, n);
 	cella_ready_notify(ready_fd);
-	start = now_ms();
+	start = (long)cella_mono_ms();
 	while (closed < n) {
 		int k;
 
-		left = start + HOLD_WAIT_MS - now_ms();
+		left = start + HOLD_WAIT_MS - (long)cella_mono_ms();
 		if (left <= 0)
 			die("hold", "connections still open after 120 s");
 		k = epoll_wait(ep, evs, 64, (int)left);
@@ -119,7 +111,7 @@ run_hold(const char *url, int n, int ready_fd)
 			fflush(stdout);
 		}
 	}
-	printf("all closed after %ld ms\n", now_ms() - start);
+	printf("all closed after %ld ms\n", (long)cella_mono_ms() - start);
 	return 0;
 }
 
@@ -300,7 +292,7 @@ run_sessions(const char *url, const char *key, const char *root, long n)
 	struct cella_atls_peer *peer = malloc(sizeof(*peer));
 	struct cella_diag d;
 	X509 *r = NULL;
-	long start = now_ms();
+	long start = (long)cella_mono_ms();
 
 	cella_verify_policy_init(&pol);
 	if (peer == NULL || cella_verify_root_load(root, &r, &d) < 0)
@@ -321,7 +313,7 @@ run_sessions(const char *url, const char *key, const char *root, long n)
 		SSL_free(ssl);
 		close(fd);
 	}
-	printf("sessions %ld ms %ld\n", n, now_ms() - start);
+	printf("sessions %ld ms %ld\n", n, (long)cella_mono_ms() - start);
 	X509_free(r);
 	free(peer);
 	return 0;

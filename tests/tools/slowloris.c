@@ -30,6 +30,7 @@
 
 #include "common/core/ready.h"
 #include "tests/lib/argnum.h"
+#include "common/core/clock.h"
 
 #define WAIT_MS 60000
 #define DRIP_MS 200
@@ -44,15 +45,6 @@ die(const char *what, const char *why)
 {
 	fprintf(stderr, "slowloris: %s: %s\n", what, why);
 	exit(1);
-}
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int
@@ -116,11 +108,11 @@ run(struct slow *v, int n, int closed, int ready_fd)
 	long start;
 
 	cella_ready_notify(ready_fd);
-	start = now_ms();
+	start = (long)cella_mono_ms();
 	while (closed < n) {
 		int before = closed;
 
-		if (now_ms() - start > WAIT_MS)
+		if ((long)cella_mono_ms() - start > WAIT_MS)
 			die("slow", "connections still open after 60 s");
 		poll(NULL, 0, DRIP_MS);
 		for (int i = 0; i < n; i++) {
@@ -137,7 +129,7 @@ run(struct slow *v, int n, int closed, int ready_fd)
 			fflush(stdout);
 		}
 	}
-	printf("all closed after %ld ms\n", now_ms() - start);
+	printf("all closed after %ld ms\n", (long)cella_mono_ms() - start);
 	return 0;
 }
 

@@ -40,6 +40,7 @@
 #include "common/net/addr.h"
 #include "common/core/ready.h"
 #include "tests/lib/argnum.h"
+#include "common/core/clock.h"
 
 #define BUF 65536
 
@@ -56,15 +57,6 @@ die(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n");
 	exit(1);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void
@@ -251,7 +243,7 @@ run_clients(const char *url, size_t n, size_t size)
 	struct client *cs = calloc(n, sizeof(*cs));
 	struct epoll_event ev, evs[256];
 	int ep = epoll_create1(EPOLL_CLOEXEC), done = 0;
-	double t0 = now_s();
+	double t0 = cella_mono_s();
 
 	for (size_t i = 0; i < n; i++) {
 		cs[i].fd = dial(url);
@@ -273,7 +265,7 @@ run_clients(const char *url, size_t n, size_t size)
 		}
 	}
 	printf("ok conns=%zu bytes_each=%zu seconds=%.3f\n", n, size,
-	       now_s() - t0);
+	       cella_mono_s() - t0);
 	free(cs);
 	return 0;
 }
@@ -316,13 +308,13 @@ run_idle(const char *url, double secs)
 	int fd = dial(url);
 	uint8_t b;
 	struct pollfd p = {.fd = fd, .events = POLLIN};
-	double t0 = now_s();
+	double t0 = cella_mono_s();
 
 	if (poll(&p, 1, (int)((secs + 10) * 1000)) != 1)
 		die("no close within %.0f s", secs + 10);
 	if (read(fd, &b, 1) != 0)
 		die("expected EOF from an idle connection");
-	printf("closed_after_ms=%.0f\n", (now_s() - t0) * 1000);
+	printf("closed_after_ms=%.0f\n", (cella_mono_s() - t0) * 1000);
 	return 0;
 }
 
@@ -374,13 +366,13 @@ run_send(const char *url, uint64_t total, size_t chunk, size_t k)
 {
 	pthread_t *t = calloc(k, sizeof(*t));
 	struct sender s = {url, total, chunk};
-	double t0 = now_s(), dt;
+	double t0 = cella_mono_s(), dt;
 
 	for (size_t i = 0; i < k; i++)
 		pthread_create(&t[i], NULL, send_one, &s);
 	for (size_t i = 0; i < k; i++)
 		pthread_join(t[i], NULL);
-	dt = now_s() - t0;
+	dt = cella_mono_s() - t0;
 	printf("mib_per_s=%.1f streams=%zu total_mib=%.0f seconds=%.3f\n",
 	       (double)total * (double)k / dt / 1048576.0, k,
 	       (double)total * (double)k / 1048576.0, dt);
@@ -406,7 +398,7 @@ run_ping(const char *url, size_t count, size_t size)
 	if (size > BUF)
 		die("size at most %d", BUF);
 	for (size_t i = 0; i < count + 100; i++) {
-		double t0 = now_s();
+		double t0 = cella_mono_s();
 		size_t got = 0;
 
 		write_all(fd, buf, size);
@@ -418,7 +410,7 @@ run_ping(const char *url, size_t count, size_t size)
 			got += (size_t)n;
 		}
 		if (i >= 100) /* the first hundred warm up */
-			lat[i - 100] = (now_s() - t0) * 1e6;
+			lat[i - 100] = (cella_mono_s() - t0) * 1e6;
 	}
 	qsort(lat, count, sizeof(double), cmp_double);
 	printf("p50_us=%.1f p99_us=%.1f count=%zu size=%zu\n",

@@ -18,6 +18,7 @@
 #include "common/attest/cose.h"
 #include "common/nsm/nsm_doc.h"
 #include "common/nsm/nsm_leaf.h"
+#include "common/core/clock.h"
 #include "common/nsm/nsm_x509.h"
 
 #define SIM_PCRS CELLA_NSM_PCR_COUNT
@@ -91,7 +92,7 @@ do_attest(struct cella_nsm_sim *sim, const struct cella_nsm_request *q,
 	doc.pcr_mask = sim->locked;
 	sim->documents++;
 	pthread_mutex_unlock(&sim->mu);
-	doc.timestamp_ms = cella_nsm_real_ms();
+	doc.timestamp_ms = cella_wall_ms();
 	rc = cella_nsm_doc_payload(&doc, &s->payload);
 	if (rc == 0)
 		rc = cella_cose_sign1_sign(leaf.key, CELLA_COSE_ES384,

@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,77 +24,34 @@
 #include <cjson/cJSON.h>
 
 #include "common/core/buf.h"
+#include "common/core/clock.h"
+#include "common/core/exitcode.h"
 #include "common/cbor/cbor.h"
 #include "services/cella/cmd.h"
 #include "services/cella/conn.h"
 #include "services/cella/cp/cp.h"
 #include "common/files/pathsafe.h"
 
-int cella_cmd_cp(int argc, char **argv); /* listed in cmd_table.c */
 
 #define CP_CALL_MS 300000 /* a commit fsyncs: the disk sets the pace */
 
 struct copts {
 	const char *src, *dst;
 	bool json, quiet;
-	unsigned threads;
+	uint64_t threads;
 };
 
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-		"usage: cella cp [--json] [-q] [-j N] SRC DST\n\n"
-		"Copy files and directories in or out of the enclave; one of\n"
-		"SRC and DST is :/PATH in the enclave (docker cp style).\n\n"
-		"  --json      print a summary (bytes, seconds, sha256)\n"
-		"  -q          no progress bar\n"
-		"  -j N        calls in flight (default 4, at most 16)\n\n%s",
-		cella_conn_usage);
-}
+static struct copts args = {.threads = 4};
 
-static int
-parse(int argc, char **argv, struct copts *o)
-{
-	static const struct option longs[] = {
-		{"json", no_argument, NULL, 'J'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"jobs", required_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	char *end;
-	int ch;
-
-	o->threads = 4;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "qj:h", longs, NULL)) != -1) {
-		switch (ch) {
-		case 'J': o->json = true; break;
-		case 'q': o->quiet = true; break;
-		case 'j':
-			o->threads = (unsigned)strtoul(optarg, &end, 10);
-			if (*end != '\0' || o->threads == 0 ||
-			    o->threads > CP_THREADS_MAX) {
-				fprintf(stderr, "cella cp: -j: 1..%d\n",
-					CP_THREADS_MAX);
-				return EX_USAGE;
-			}
-			break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return EX_USAGE;
-		}
-	}
-	if (argc - optind != 2 ||
-	    (argv[optind][0] == ':') == (argv[optind + 1][0] == ':')) {
-		fprintf(stderr, "cella cp: give SRC and DST, exactly one of "
-				"them :/PATH in the enclave\n");
-		return EX_USAGE;
-	}
-	o->src = argv[optind];
-	o->dst = argv[optind + 1];
-	return 0;
-}
+static const struct cella_opt opts[] = {
+	{"json", 0, CELLA_OPT_FLAG, &args.json,
+	 .help = "print a summary (bytes, seconds, sha256)"},
+	{"quiet", 'q', CELLA_OPT_FLAG, &args.quiet, .help = "no progress bar"},
+	{"jobs", 'j', CELLA_OPT_U64, &args.threads, .min = 1,
+	 .max = CP_THREADS_MAX, .metavar = "N",
+	 .help = "calls in flight (default 4)"},
+	{0},
+};
 
 /* STAT of an enclave path; *reply is the caller's. */
 static int
@@ -284,60 +240,59 @@ summary(struct cp_ctx *x, const struct copts *o, double secs)
 	cella_cmd_print_json(j, false);
 }
 
-/* A path error's own code (cp_fail_code), else by the error. */
 static int
-exit_code(struct cp_ctx *x, int err)
-{
-	int code = cp_code(x);
-
-	if (code != 0)
-		return code;
-	switch (err) {
-	case -EACCES:
-	case -EPERM: return EX_NOPERM;
-	case -ECONNREFUSED:
-	case -ECONNRESET:
-	case -EHOSTDOWN:
-	case -ETIMEDOUT: return EX_UNAVAILABLE;
-	default: return 1;
-	}
-}
-
-int
-cella_cmd_cp(int argc, char **argv)
+cmd_cp(int argc, char **argv)
 {
 	struct cp_ctx x = {.mu = PTHREAD_MUTEX_INITIALIZER};
-	struct copts o = {0};
-	struct timespec t0, t1;
-	int rv;
+	double t0, t1;
+	int rv, code;
 
-	if ((rv = parse(argc, argv, &o)) != 0)
-		return rv;
+	if (argc != 3 || (argv[1][0] == ':') == (argv[2][0] == ':')) {
+		fprintf(stderr, "cella cp: give SRC and DST, exactly one of "
+				"them :/PATH in the enclave\n");
+		return EX_USAGE;
+	}
+	args.src = argv[1];
+	args.dst = argv[2];
 	/* Before any thread starts (nng's too): they inherit the mask. */
 	if ((rv = cp_signals_start()) < 0) {
 		fprintf(stderr, "cella cp: %s\n", cella_strerror(rv));
 		return EX_OSERR;
 	}
-	if ((rv = cella_conn_open("cp", CELLA_SVC_PIPELINE, CP_CALL_MS, &x.c)) != 0)
-		return rv;
-	x.threads = o.threads;
-	x.progress = !o.quiet;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((rv = cella_conn_open("cp", CELLA_SVC_PIPELINE, CP_CALL_MS, &x.c)) < 0)
+		return cella_exit_from_err(rv);
+	x.threads = (unsigned)args.threads;
+	x.progress = !args.quiet;
+	t0 = cella_mono_s();
 	cp_stats_start(&x);
-	rv = o.src[0] == ':' ? get(&x, o.src + 1, o.dst) : put(&x, o.src, o.dst + 1);
+	rv = args.src[0] == ':' ? get(&x, args.src + 1, args.dst)
+				: put(&x, args.src, args.dst + 1);
 	cp_stats_stop(&x);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t1 = cella_mono_s();
 	if (rv < 0 || cp_failed(&x)) {
 		rv = cp_err(&x, rv);
 		cella_conn_report("cp", rv, x.msg, false);
-		rv = exit_code(&x, rv);
+		/* a path error carries its own code (cp_fail_code) */
+		code = cp_code(&x);
+		rv = code != 0 ? code : cella_exit_from_err(rv);
 	} else {
-		if (o.json)
-			summary(&x, &o, (double)(t1.tv_sec - t0.tv_sec) +
-						(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+		if (args.json)
+			summary(&x, &args, t1 - t0);
 		rv = 0;
 	}
 	cella_rpc_client_free(x.c);
 	cp_ctx_fini(&x);
 	return rv;
 }
+
+const struct cella_cmd cella_cmd_cp = {
+	.name = "cp",
+	.run = cmd_cp,
+	.summary = "copy files and directories in or out",
+	.connects = true,
+	.opts = opts,
+	.args = "[--json] [-q] [-j N] SRC DST",
+	.help = "Copy files and directories in or out of the enclave; one of\n"
+		"SRC and DST is :/PATH in the enclave (docker cp style).\n",
+	.max_args = -1,
+};

@@ -7,6 +7,7 @@
  * hash, past CP_DIRS_MAX directories the rest keep the time of the copy.
  */
 #include "services/cella/cp/cp.h"
+#include "common/core/clock.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -194,32 +195,18 @@ draw(struct cp_ctx *x, double secs)
 	(void)!write(2, line, (size_t)n);
 }
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void *
 bar_thread(void *arg)
 {
 	struct cp_ctx *x = arg;
-	double t0 = now();
+	double t0 = cella_mono_s();
 	struct timespec until;
 
 	pthread_mutex_lock(&bar_mu);
 	while (!bar_stop) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 200000000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
+		until = cella_wall_after(200);
 		pthread_cond_timedwait(&bar_cv, &bar_mu, &until);
-		draw(x, now() - t0);
+		draw(x, cella_mono_s() - t0);
 	}
 	pthread_mutex_unlock(&bar_mu);
 	(void)!write(2, "\r\033[K", 4);

@@ -8,119 +8,107 @@
  * sockets. A state whose processes are already gone is just removed.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
 
+#include "common/core/clock.h"
+#include "common/core/exitcode.h"
+#include "services/cella/cmd.h"
 #include "services/cella/up/up.h"
 
-int cella_cmd_down(int argc, char **argv); /* listed in cmd_table.c */
+static struct {
+	const char *file;
+	uint64_t timeout_s;
+	bool keep;
+} args = {.file = "cella.yaml"};
 
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-		"usage: cella down [NAME] [-f FILE] [--keep] [--timeout S]\n\n"
-		"Stops an enclave `cella up` started and removes its state.\n"
-		"NAME defaults to the enclave of ./cella.yaml (or -f FILE).\n\n"
-		"  -f, --file FILE  the enclave of this cella.yaml\n"
-		"      --keep       keep the state directory (configs, PCRs,\n"
-		"                   console.log); only sockets are removed\n"
-		"      --timeout S  wait this long, then kill (default: the\n"
-		"                   enclave's shutdown deadline + 20 s)\n\n"
-		"Exit: 0 stopped (or was not running), 1 had to be killed,\n"
-		"64 usage, 66 FILE missing or unreadable, 69 no such enclave,\n"
-		"78 FILE names no valid enclave.\n");
-}
+static const struct cella_opt opts[] = {
+	{"file", 'f', CELLA_OPT_STR, &args.file, .metavar = "FILE",
+	 .help = "the enclave of this cella.yaml"},
+	{"keep", 0, CELLA_OPT_FLAG, &args.keep,
+	 .help = "keep the state directory (configs, PCRs,\n"
+		 "console.log); only sockets are removed"},
+	{"timeout", 0, CELLA_OPT_U64, &args.timeout_s, .min = 1, .max = 3600,
+	 .metavar = "S", .expect = "seconds",
+	 .help = "wait this long, then kill (default: the\n"
+		 "enclave's shutdown deadline + 20 s)"},
+	{0},
+};
 
 int
-cella_up_name_arg(const char *verb, int argc, char **argv, const char *file,
+cella_up_name_arg(const char *verb, const char *arg, const char *file,
 		  char *name, size_t len)
 {
 	struct cella_diag d = {{0}};
 	int rv;
 
-	if (argc > optind + 1) {
-		fprintf(stderr, "cella %s: one enclave name at most\n", verb);
-		return EX_USAGE;
-	}
-	if (argc == optind + 1) {
-		snprintf(name, len, "%s", argv[optind]);
+	if (arg != NULL) {
+		snprintf(name, len, "%s", arg);
 		return 0;
 	}
-	if ((rv = cella_state_name_of(file, NULL, name, len, &d)) < 0) {
+	if ((rv = cella_state_name_of(file, NULL, name, len, &d)) < 0)
 		fprintf(stderr, "cella %s: no enclave named and %s\n", verb,
 			d.msg);
-		/* The file named (or ./cella.yaml): a path or its content. */
-		return rv == -EINVAL ? EX_CONFIG : EX_NOINPUT;
-	}
-	return 0;
+	return rv;
 }
 
-int
-cella_cmd_down(int argc, char **argv)
+/* Stop the enclave of st and remove its state; the exit code. */
+static int
+down(const char *name, struct cella_state *st)
 {
-	static const struct option longs[] = {
-		{"file", required_argument, NULL, 'f'},
-		{"keep", no_argument, NULL, 'k'},
-		{"timeout", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
+	double t0 = cella_mono_s();
+	bool was_up = cella_state_alive(st);
+	int rv;
+
+	rv = cella_up_stop(st, NULL, stdout,
+			   args.timeout_s > 0 ? (int)args.timeout_s * 1000
+					      : (int)st->shutdown_ms + 20000);
+	if (cella_up_cleanup(st, args.keep) < 0)
+		fprintf(stderr, "cella down: could not remove all of %s\n",
+			st->dir);
+	if (!was_up)
+		printf("cella down: enclave %s was not running; its state is "
+		       "%s\n", name, args.keep ? "kept" : "removed");
+	else
+		printf("cella down: enclave %s %s in %.2f s%s\n", name,
+		       rv < 0 ? "killed (it did not stop)" : "stopped",
+		       cella_mono_s() - t0, args.keep ? "; state kept" : "");
+	return rv < 0 ? 1 : 0;
+}
+
+static int
+cmd_down(int argc, char **argv)
+{
 	char name[CELLA_STATE_NAME_MAX + 64];
-	const char *file = "cella.yaml";
 	struct cella_diag d = {{0}};
 	struct cella_state st;
-	bool keep = false, was_up;
-	long timeout_s = -1;
-	struct timespec t0, t1;
-	int ch, rv;
+	int rv;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "f:h", longs, NULL)) != -1) {
-		switch (ch) {
-		case 'f': file = optarg; break;
-		case 'k': keep = true; break;
-		case 't':
-			timeout_s = strtol(optarg, NULL, 10);
-			if (timeout_s < 1 || timeout_s > 3600) {
-				fprintf(stderr, "cella down: bad --timeout "
-						"'%s' (1..3600 seconds)\n",
-					optarg);
-				return EX_USAGE;
-			}
-			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EX_USAGE;
-		}
-	}
-	if ((rv = cella_up_name_arg("down", argc, argv, file, name,
-				    sizeof(name))) != 0)
-		return rv;
+	rv = cella_up_name_arg("down", argc > 1 ? argv[1] : NULL, args.file,
+			       name, sizeof(name));
+	if (rv < 0) /* the file named (or ./cella.yaml): its content, or it */
+		return rv == -EINVAL ? EX_CONFIG
+				     : cella_exit_from_path_err(rv, false);
 	if (cella_state_load(name, &st, &d) < 0) {
 		fprintf(stderr, "cella down: %s\n", d.msg);
 		return EX_UNAVAILABLE;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	was_up = cella_state_alive(&st);
-	rv = cella_up_stop(&st, NULL, stdout,
-			   timeout_s > 0 ? (int)timeout_s * 1000
-					 : (int)st.shutdown_ms + 20000);
-	if (cella_up_cleanup(&st, keep) < 0)
-		fprintf(stderr, "cella down: could not remove all of %s\n",
-			st.dir);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (!was_up)
-		printf("cella down: enclave %s was not running; its state is "
-		       "%s\n", name, keep ? "kept" : "removed");
-	else
-		printf("cella down: enclave %s %s in %.2f s%s\n", name,
-		       rv < 0 ? "killed (it did not stop)" : "stopped",
-		       (double)(t1.tv_sec - t0.tv_sec) +
-			       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-		       keep ? "; state kept" : "");
-	return rv < 0 ? 1 : 0;
+	return down(name, &st);
 }
+
+const struct cella_cmd cella_cmd_down = {
+	.name = "down",
+	.run = cmd_down,
+	.summary = "stop a `cella up` enclave, leaving nothing behind",
+	.opts = opts,
+	.args = "[NAME] [-f FILE] [--keep] [--timeout S]",
+	.help = "Stops an enclave `cella up` started and removes its state.\n"
+		"NAME defaults to the enclave of ./cella.yaml (or -f FILE).\n",
+	.more = "Exit: 0 stopped (or was not running), 1 had to be killed,\n"
+		"64 usage, 66 FILE missing or unreadable, 69 no such enclave,\n"
+		"78 FILE names no valid enclave.\n",
+	.max_args = 1,
+};

@@ -5,7 +5,6 @@
  * "running" when its enclave is ready, the launcher's state otherwise,
  * "stopped" for a state kept by `cella down --keep` or left by a crash.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,16 +16,12 @@
 #include "services/cella/ctl.h"
 #include "services/cella/up/up.h"
 
-int cella_cmd_ls(int argc, char **argv); /* listed in cmd_table.c */
+static bool as_json;
 
-static void
-usage(FILE *f)
-{
-	fprintf(f, "usage: cella ls [--json]\n\n"
-		   "Enclaves started by `cella up` on this host: name, backend,\n"
-		   "CID, status (running, starting, failed, stopped...),\n"
-		   "uptime and ingress ports.\n");
-}
+static const struct cella_opt opts[] = {
+	{"json", 0, CELLA_OPT_FLAG, &as_json, .help = "one JSON array of objects"},
+	{0},
+};
 
 static void
 status_of(const struct cella_state *s, char *out, size_t len)
@@ -112,48 +107,43 @@ one(const char *name, bool json, cJSON *arr)
 	       status, up, ports);
 }
 
-int
-cella_cmd_ls(int argc, char **argv)
+static int
+cmd_ls(int argc, char **argv)
 {
-	static const struct option longs[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
 	cJSON *arr = NULL;
 	char **names = NULL;
-	bool json = false;
-	int ch, n;
+	int n;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
-		switch (ch) {
-		case 'j': json = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EX_USAGE;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return EX_USAGE;
-	}
+	(void)argc;
+	(void)argv;
 	if ((n = cella_state_list(&names)) < 0) {
 		fprintf(stderr, "cella ls: %s\n", cella_strerror(n));
 		return EX_OSERR;
 	}
-	if (json)
+	if (as_json)
 		arr = cJSON_CreateArray();
 	else
 		printf("%-20s %-8s %-6s %-12s %-9s %s\n", "NAME", "BACKEND",
 		       "CID", "STATUS", "UPTIME", "PORTS");
 	for (int i = 0; i < n; i++) {
-		one(names[i], json, arr);
+		one(names[i], as_json, arr);
 		free(names[i]);
 	}
 	free(names);
-	if (json)
+	if (as_json)
 		cella_cmd_print_json(arr, true);
 	else
 		cJSON_Delete(arr);
 	return 0;
 }
+
+const struct cella_cmd cella_cmd_ls = {
+	.name = "ls",
+	.run = cmd_ls,
+	.summary = "enclaves `cella up` runs on this host",
+	.opts = opts,
+	.args = "[--json]",
+	.help = "Enclaves started by `cella up` on this host: name, backend,\n"
+		"CID, status (running, starting, failed, stopped...),\n"
+		"uptime and ingress ports.\n",
+};

@@ -10,7 +10,6 @@
  * its last lines and leaves nothing running.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,19 +22,39 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/core/clock.h"
 #include "common/core/buf.h"
+#include "common/core/exitcode.h"
 #include "services/cella/cmd.h"
 #include "services/cella/conn.h"
 #include "services/cella/up/up.h"
-
-int cella_cmd_up(int argc, char **argv); /* listed in cmd_table.c */
 
 #define UP_CALL_MS 10000
 
 struct up_opts {
 	const char *file, *backend;
 	bool detach, json;
-	int timeout_s;
+	uint64_t timeout_s;
+};
+
+static struct up_opts args = {.file = "cella.yaml", .backend = "local",
+			      .timeout_s = 60};
+
+static const struct cella_opt opts[] = {
+	{"file", 'f', CELLA_OPT_STR, &args.file, .metavar = "FILE",
+	 .help = "the configuration (default ./cella.yaml)"},
+	{"detach", 'd', CELLA_OPT_FLAG, &args.detach,
+	 .help = "return once ready (stop with cella down)"},
+	{"backend", 0, CELLA_OPT_STR, &args.backend, .metavar = "B",
+	 .help = "local (default): namespaces; process: the\n"
+		 "same processes without any isolation, for\n"
+		 "hosts that refuse namespaces"},
+	{"timeout", 0, CELLA_OPT_U64, &args.timeout_s, .min = 1, .max = 3600,
+	 .metavar = "S", .expect = "seconds",
+	 .help = "wait this long for ready (default 60)"},
+	{"json", 0, CELLA_OPT_FLAG, &args.json,
+	 .help = "the summary as JSON (with -d)"},
+	{0},
 };
 
 struct up_run {
@@ -47,89 +66,6 @@ struct up_run {
 	struct cella_up_svc svcs[CELLA_UP_SVCS_MAX];
 	size_t nsvcs;
 };
-
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-		"usage: cella up [-f FILE] [-d] [--backend local|process]\n"
-		"                [--timeout S] [--json]\n\n"
-		"Runs cella.yaml as an enclave in the local emulator: new PID,\n"
-		"mount, network, UTS and IPC namespaces, the host's root\n"
-		"read-only, only loopback, cella-init as PID 1, simulated\n"
-		"attestation with PCRs measured from what runs. Waits until\n"
-		"every service is ready, prints a summary and follows the logs\n"
-		"until Ctrl-C, which stops the enclave.\n\n"
-		"  -f, --file FILE     the configuration (default ./cella.yaml)\n"
-		"  -d, --detach        return once ready (stop with cella down)\n"
-		"      --backend B     local (default): namespaces; process: the\n"
-		"                      same processes without any isolation, for\n"
-		"                      hosts that refuse namespaces\n"
-		"      --timeout S     wait this long for ready (default 60)\n"
-		"      --json          the summary as JSON (with -d)\n\n"
-		"State: $CELLA_STATE_DIR, /run/cella-up (root) or\n"
-		"$XDG_RUNTIME_DIR/cella; the simulation root and the operator\n"
-		"key are created once per user. PCRs: see `cella attest --help`.\n"
-		"Exit: 0 up (or stopped cleanly), 1 a service failed, 64 usage,\n"
-		"66 no file, 69 the host lacks something (a port, a binary,\n"
-		"namespaces), 73 cannot create state, 78 a bad cella.yaml.\n");
-}
-
-static int
-parse(int argc, char **argv, struct up_opts *o)
-{
-	static const struct option longs[] = {
-		{"file", required_argument, NULL, 'f'},
-		{"detach", no_argument, NULL, 'd'},
-		{"backend", required_argument, NULL, 'b'},
-		{"timeout", required_argument, NULL, 't'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	char *end;
-	int ch;
-
-	*o = (struct up_opts){.file = "cella.yaml", .backend = "local",
-			      .timeout_s = 60};
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "f:dh", longs, NULL)) != -1) {
-		switch (ch) {
-		case 'f': o->file = optarg; break;
-		case 'd': o->detach = true; break;
-		case 'j': o->json = true; break;
-		case 'b': o->backend = optarg; break;
-		case 't':
-			o->timeout_s = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || o->timeout_s < 1 ||
-			    o->timeout_s > 3600) {
-				fprintf(stderr, "cella up: bad --timeout '%s' "
-						"(1..3600 seconds)\n", optarg);
-				return EX_USAGE;
-			}
-			break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return EX_USAGE;
-		}
-	}
-	if (optind != argc || (strcmp(o->backend, "local") != 0 &&
-			       strcmp(o->backend, "process") != 0)) {
-		fprintf(stderr, "cella up: %s (try 'cella up --help')\n",
-			optind != argc ? "unexpected argument"
-				       : "--backend is local or process");
-		return EX_USAGE;
-	}
-	return 0;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 console_path(const struct cella_up_plan *p, char *buf, size_t len)
@@ -209,8 +145,8 @@ check(struct up_run *r)
 					 : "the host's ingress",
 			      bad);
 	cella_conn.enclave = r->p->st.name;
-	if ((rv = cella_conn_open("up", CELLA_SVC_INIT, UP_CALL_MS, &cli)) != 0)
-		return rv;
+	if ((rv = cella_conn_open("up", CELLA_SVC_INIT, UP_CALL_MS, &cli)) < 0)
+		return cella_exit_from_err(rv);
 	rv = cella_up_list(cli, r->svcs, CELLA_UP_SVCS_MAX, &r->nsvcs, &d);
 	cella_rpc_client_free(cli);
 	if (rv < 0) {
@@ -357,7 +293,7 @@ run(struct up_run *r)
 		teardown(r, false);
 		return rv;
 	}
-	ms = now_ms() - r->t0;
+	ms = (int64_t)cella_mono_ms() - r->t0;
 	if (r->o->json)
 		summary_json(r, ms);
 	else
@@ -365,21 +301,26 @@ run(struct up_run *r)
 	return r->o->detach ? 0 : follow(r);
 }
 
-int
-cella_cmd_up(int argc, char **argv)
+static int
+cmd_up(int argc, char **argv)
 {
-	struct up_opts o;
-	struct up_run r = {.o = &o, .con = {.fd = -1}, .sigfd = -1};
+	struct up_run r = {.o = &args, .con = {.fd = -1}, .sigfd = -1};
 	struct cella_diag d = {{0}};
 	sigset_t set;
 	int rv, code;
 
-	if ((rv = parse(argc, argv, &o)) != 0)
-		return rv;
-	r.t0 = now_ms();
+	(void)argc;
+	(void)argv;
+	if (strcmp(args.backend, "local") != 0 &&
+	    strcmp(args.backend, "process") != 0) {
+		fprintf(stderr, "cella up: --backend is local or process (try "
+				"'cella up --help')\n");
+		return EX_USAGE;
+	}
+	r.t0 = (int64_t)cella_mono_ms();
 	if ((r.p = calloc(1, sizeof(*r.p))) == NULL)
 		return EX_OSERR;
-	if (cella_up_prepare(o.file, o.backend, o.timeout_s * 1000, r.p, &code,
+	if (cella_up_prepare(args.file, args.backend, (int)args.timeout_s * 1000, r.p, &code,
 			     &d) < 0) {
 		fprintf(stderr, "cella up: %s\n", d.msg);
 		free(r.p);
@@ -407,3 +348,28 @@ cella_cmd_up(int argc, char **argv)
 	free(r.p);
 	return rv;
 }
+
+const struct cella_cmd cella_cmd_up = {
+	.name = "up",
+	.run = cmd_up,
+	.summary = "run cella.yaml as an enclave in the local emulator",
+	.opts = opts,
+	.args = "[-f FILE] [-d] [--backend local|process] [--timeout S] "
+		"[--json]",
+	.help = "Runs cella.yaml as an enclave in the local emulator: new "
+		"PID,\n"
+		"mount, network, UTS and IPC namespaces, the host's root\n"
+		"read-only, only loopback, cella-init as PID 1, simulated\n"
+		"attestation with PCRs measured from what runs. Waits until\n"
+		"every service is ready, prints a summary and follows the "
+		"logs\n"
+		"until Ctrl-C, which stops the enclave.\n",
+	.more = "State: $CELLA_STATE_DIR, /run/cella-up (root) or\n"
+		"$XDG_RUNTIME_DIR/cella; the simulation root and the operator\n"
+		"key are created once per user. PCRs: see `cella attest "
+		"--help`.\n"
+		"Exit: 0 up (or stopped cleanly), 1 a service failed, 64 "
+		"usage,\n"
+		"66 no file, 69 the host lacks something (a port, a binary,\n"
+		"namespaces), 73 cannot create state, 78 a bad cella.yaml.\n",
+};

@@ -92,10 +92,11 @@ int cella_up_host_list(const struct cella_state *s, struct cella_up_svc *v,
 		       size_t max, size_t *n, struct cella_diag *d);
 
 /*
- * The enclave a verb means: argv[optind] when given, else the name the
- * cella.yaml at file gives. 0, or an exit code after saying why.
+ * The enclave a verb means: arg (its operand) when given, else the name
+ * the cella.yaml at file gives. 0, or -errno after saying why: -EINVAL the
+ * file's content, else what reading the file met.
  */
-int cella_up_name_arg(const char *verb, int argc, char **argv,
-		      const char *file, char *name, size_t len);
+int cella_up_name_arg(const char *verb, const char *arg, const char *file,
+		      char *name, size_t len);
 
 #endif

@@ -147,7 +147,7 @@ run_self(char *const *args, struct cella_diag *d)
 	if (pid == 0) {
 		null = open("/dev/null", O_WRONLY);
 		if (null < 0 || dup2(null, 1) < 0)
-			_exit(71);
+			_exit(EX_OSERR);
 		execv("/proc/self/exe", args);
 		_exit(127);
 	}

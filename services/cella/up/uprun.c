@@ -5,6 +5,7 @@
  * stopping it, and what is left to clean up afterwards. A process is only
  * ever signalled after its pid and start time both matched the state.
  */
+#include "common/core/clock.h"
 #include "services/cella/up/up.h"
 
 #include <dirent.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,15 +25,6 @@
 #include "proto/messages.h"
 
 #define UP_CHILDREN_MAX 64
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * The host init logs to console.log itself, keeping it under
@@ -60,7 +53,7 @@ exec_host_init(const struct cella_up_plan *p, int logfd, int readyfd)
 	    sigprocmask(SIG_SETMASK, &none, NULL) < 0 ||
 	    setenv("CELLA_VSOCK_DIR", vs, 1) < 0 ||
 	    setenv("CELLA_VSOCK_CID", "3", 1) < 0)
-		_exit(71);
+		_exit(EX_OSERR);
 	execv(p->init, argv);
 	_exit(127);
 }
@@ -101,7 +94,7 @@ int
 cella_up_wait(int ready_rd, int sigfd, struct cella_console *con, FILE *out,
 	      int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = (int64_t)cella_mono_ms() + timeout_ms;
 	struct signalfd_siginfo si;
 	char line[16];
 	ssize_t n;
@@ -109,7 +102,7 @@ cella_up_wait(int ready_rd, int sigfd, struct cella_console *con, FILE *out,
 	for (;;) {
 		struct pollfd p[2] = {{.fd = ready_rd, .events = POLLIN},
 				      {.fd = sigfd, .events = POLLIN}};
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - (int64_t)cella_mono_ms();
 
 		if (left <= 0)
 			return -ETIMEDOUT;
@@ -208,7 +201,7 @@ int
 cella_up_stop(const struct cella_state *s, struct cella_console *con,
 	      FILE *out, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = (int64_t)cella_mono_ms() + timeout_ms;
 	pid_t kids[UP_CHILDREN_MAX];
 	size_t n;
 
@@ -218,7 +211,7 @@ cella_up_stop(const struct cella_state *s, struct cella_console *con,
 		return 0;
 	}
 	(void)kill(s->pid, SIGTERM);
-	while (!gone(s) && now_ms() < deadline) {
+	while (!gone(s) && (int64_t)cella_mono_ms() < deadline) {
 		if (con != NULL)
 			cella_console_pump(con, out);
 		usleep(20000);
