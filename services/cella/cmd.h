@@ -37,6 +37,14 @@ struct cella_cmd {
  * (cmd_table.c). */
 extern const struct cella_cmd *const cella_cmds[];
 
+/*
+ * Run verb c: parse its flags from argv (argv[0] is the verb) with its
+ * option table, answer --help, then call c->run with the operands left.
+ * Returns the exit code. The connection options are the caller's to take
+ * out first (cella_conn_parse_args), as main() does.
+ */
+int cella_cmd_run(const struct cella_cmd *c, int argc, char **argv);
+
 struct cJSON;
 /*
  * A verb's --json answer: o printed on stdout as one document and a

@@ -52,34 +52,6 @@ usage(FILE *f)
 		exit_codes);
 }
 
-static const struct cella_opt no_opts[] = {{0}};
-
-/* Parse c's flags (--help is answered here), then run it. */
-static int
-run_verb(const struct cella_cmd *c, int argc, char **argv)
-{
-	char prog[64];
-	struct cella_optset s = {
-		.prog = prog,
-		.args = c->args,
-		.about = c->help,
-		.opts = c->opts != NULL ? c->opts : no_opts,
-		.more = c->more,
-		.more_fn = c->connects ? cella_conn_print_usage : NULL,
-		.in_order = c->in_order,
-		.min_args = c->min_args,
-		.max_args = c->max_args,
-	};
-	int first, rv;
-
-	snprintf(prog, sizeof(prog), "cella %s", c->name);
-	rv = cella_opts_parse(&s, argc, argv, &first);
-	if (rv != CELLA_OPTS_RUN)
-		return cella_opts_exit(rv);
-	argv[first - 1] = argv[0]; /* the verb, then the operands */
-	return c->run(argc - first + 1, argv + first - 1);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -120,7 +92,7 @@ main(int argc, char **argv)
 		 * verbs that start processes: they would inherit it.) */
 		if (c->connects)
 			signal(SIGPIPE, SIG_IGN);
-		rv = run_verb(c, argc, argv);
+		rv = cella_cmd_run(c, argc, argv);
 		/* A vsock URL's private socket goes with its relay. */
 		cella_nng_shutdown();
 		return rv;

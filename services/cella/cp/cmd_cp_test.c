@@ -2,7 +2,7 @@
  * cmd_cp_test: `cella cp`'s own arguments, refused before anything
  * connects: SRC and DST with exactly one of them in the enclave (":PATH"),
  * -j within 1..16, no unknown option; each is exit 64 with the line the
- * operator sees. (What goes where once connected is the pipeline tests'.)
+ * operator sees, through the same parsing main() uses (cella_cmd_run). (What goes where once connected is the pipeline tests'.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,11 +15,14 @@
 
 #include "common/testing/util.h"
 
-int cella_cmd_cp(int argc, char **argv); /* listed in cmd_table.c */
+#include "services/cella/cmd.h"
+
+extern const struct cella_cmd cella_cmd_cp;
 
 #define SRC_DST "cella cp: give SRC and DST, exactly one of them :/PATH in " \
 		"the enclave\n"
-#define JOBS "cella cp: -j: 1..16\n"
+#define JOBS(w) "cella cp: --jobs '" w "': expected a whole number in 1..16 " \
+		 "(try 'cella cp --help')\n"
 
 static void
 test_refused(void **state)
@@ -35,11 +38,12 @@ test_refused(void **state)
 		{{"cp", ":/a", ":/b"}, SRC_DST, false},
 		{{"cp", "a", ":/b", "c"}, SRC_DST, false},
 		{{"cp", "-q", "--json", "x", "y"}, SRC_DST, false},
-		{{"cp", "-j", "0", "a", ":/b"}, JOBS, false},
-		{{"cp", "-j", "17", "a", ":/b"}, JOBS, false},
-		{{"cp", "-j", "4x", "a", ":/b"}, JOBS, false},
-		{{"cp", "--jobs=-1", "a", ":/b"}, JOBS, false},
-		{{"cp", "--bogus", "a", ":/b"}, "usage: cella cp", true},
+		{{"cp", "-j", "0", "a", ":/b"}, JOBS("0"), false},
+		{{"cp", "-j", "17", "a", ":/b"}, JOBS("17"), false},
+		{{"cp", "-j", "4x", "a", ":/b"}, JOBS("4x"), false},
+		{{"cp", "--jobs=-1", "a", ":/b"}, JOBS("-1"), false},
+		{{"cp", "--bogus", "a", ":/b"},
+		 "cella cp: unknown flag '--bogus' (try 'cella cp --help')\n", false},
 	};
 
 	(void)state;
@@ -53,7 +57,7 @@ test_refused(void **state)
 			argc++;
 		}
 		tu_capture_begin(&cap, 2);
-		rv = cella_cmd_cp(argc, argv);
+		rv = cella_cmd_run(&cella_cmd_cp, argc, argv);
 		err = tu_capture_end(&cap);
 		if (rv != EX_USAGE)
 			fail_msg("case %zu: exit %d: %s", i, rv, err);
